@@ -1,0 +1,263 @@
+package dev.throttle.core;
+
+/**
+ * The operations of a limiter on one bucket's state, shared by {@link RateLimiter} (one slot) and
+ * {@link KeyedRateLimiter} (a slot per key). The state is a {@link Cell} (one bucket, nobody waiting: lock-free)
+ * or a {@link LockedBucket} (several buckets, or waiters); this class moves a bucket between the two and between
+ * epochs, always by sealing the old object first, so that no update is lost.
+ */
+final class Engine {
+
+  static final int GRANTED = 1;
+  static final int REFUSED = 0;
+  static final int RELOAD = -1;
+  static final int REBASE = -2;
+
+  /** The longest wait a reservation may be given (about 73 years); saturated estimates lie beyond it. */
+  static final long MAX_WAIT_NANOS = Long.MAX_VALUE / 4;
+
+  final Plan plan;
+  final Clock clock;
+  final Scheduler scheduler;
+  private final long origin;
+  private final int shift;
+
+  Engine(Plan plan, Clock clock, Scheduler scheduler) {
+    this.plan = plan;
+    this.clock = clock;
+    this.scheduler = scheduler;
+    this.origin = clock.nanoTime();
+    this.shift = plan.quantumShift;
+  }
+
+  /** Nanoseconds since this limiter was created (never negative). */
+  long now() {
+    long t = clock.nanoTime() - origin;
+    return t < 0 ? 0 : t;
+  }
+
+  /** The start of the quantum that {@code t} falls in: the epoch a bucket moves to at {@code t}. */
+  long epochStart(long t) {
+    return (t >>> shift) << shift;
+  }
+
+  /** The epoch index a {@link Cell} stores for epoch {@code e} (the low 32 bits suffice: see {@link #epochOf}). */
+  int epochIndex(long e) {
+    return (int) (e >>> shift);
+  }
+
+  /**
+   * The epoch of a cell whose stored index is {@code index}, as seen at time {@code t}: -1 when the cell is so old
+   * (more than 7 quanta) that it is certainly full. Cells are used only in their own quantum and refill completely
+   * within 2 quanta, so the index is only ever compared with the current one over a short distance, and 32 bits
+   * are enough even though they wrap.
+   */
+  long epochOf(int index, long t) {
+    long current = t >>> shift;
+    int age = (int) current - index;
+    if (age > 7) {
+      return -1;
+    }
+    return (current - age) << shift;
+  }
+
+  /** A new state for a key first seen at {@code t}: full. */
+  Object newState(Slots<?> slots, Object key, long t) {
+    long e = epochStart(t);
+    long[] levels = BucketMath.full(plan, t, e);
+    if (plan.single) {
+      return new Cell(epochIndex(e), levels[0]);
+    }
+    return new LockedBucket(this, slots, key, levels, e);
+  }
+
+  void checkCost(long cost) {
+    if (cost < 1 || cost > plan.maxCost) {
+      checkCost(plan.limit, cost);
+    }
+  }
+
+  /** Rejects a cost below 1 or above the smallest burst of {@code limit}, naming both. */
+  static void checkCost(Limit limit, long cost) {
+    if (cost < 1) {
+      throw new IllegalArgumentException("the cost must be at least 1 token, got " + cost);
+    }
+    if (cost > limit.maxCost()) {
+      throw new IllegalArgumentException("the cost " + cost + " exceeds the burst of the limit '" + limit
+          + "' (at most " + limit.maxCost() + " tokens): such a request could never pass");
+    }
+  }
+
+  <K> boolean tryAcquire(Slots<K> slots, K key, long cost) {
+    long t = now();
+    for (int spins = 0; ; spins++) {
+      Object state = slots.get(key, t);
+      int result;
+      if (state instanceof Cell) {
+        result = tryTake((Cell) state, t, cost);
+        if (result == REBASE) {
+          rebase(slots, key, (Cell) state, t);
+          continue;
+        }
+      } else {
+        result = ((LockedBucket) state).tryTake(t, cost);
+      }
+      if (result >= 0) {
+        return result == GRANTED;
+      }
+      backOff(spins);
+    }
+  }
+
+  /** The lock-free path: one compare-and-set on the cell's level. */
+  private int tryTake(Cell cell, long t, long cost) {
+    long current = t >>> shift;
+    int age = (int) current - cell.epoch;
+    if (age > 0) {
+      return REBASE;
+    }
+    long e = (current - age) << shift;
+    if (t < e) {
+      t = e; // this thread read the clock a moment before another created the cell
+    }
+    while (true) {
+      long level = cell.level;
+      if (level == Cell.SEALED) {
+        return RELOAD;
+      }
+      long next = BucketMath.take(plan, 0, level, t, e, cost);
+      if (next == Long.MIN_VALUE) {
+        return REFUSED;
+      }
+      if (cell.compareAndSet(level, next)) {
+        return GRANTED;
+      }
+    }
+  }
+
+  <K> Decision decide(Slots<K> slots, K key, long cost) {
+    long t = now();
+    for (int spins = 0; ; spins++) {
+      Object state = slots.get(key, t);
+      Decision decision;
+      if (state instanceof Cell) {
+        Cell cell = (Cell) state;
+        long e = epochOf(cell.epoch, t);
+        if (e < 0 || e < epochStart(t)) {
+          rebase(slots, key, cell, t);
+          continue;
+        }
+        decision = decide(cell, Math.max(t, e), e, cost);
+      } else {
+        decision = ((LockedBucket) state).decide(t, cost);
+      }
+      if (decision != null) {
+        return decision;
+      }
+      backOff(spins);
+    }
+  }
+
+  /** The {@link BucketMath} decision on a cell, committed by compare-and-set; null if the cell was sealed. */
+  private Decision decide(Cell cell, long t, long e, long cost) {
+    long[] levels = new long[1];
+    while (true) {
+      long level = cell.level;
+      if (level == Cell.SEALED) {
+        return null;
+      }
+      levels[0] = level;
+      Decision decision = BucketMath.decide(plan, levels, t, e, cost);
+      if (!decision.isAllowed() || cell.compareAndSet(level, levels[0])) {
+        return decision;
+      }
+    }
+  }
+
+  <K> Reservation reserve(Slots<K> slots, K key, long cost, long maxWaitNanos) {
+    long t = now();
+    for (int spins = 0; ; spins++) {
+      Object state = slots.get(key, t);
+      if (state instanceof Cell) {
+        Cell cell = (Cell) state;
+        long e = epochOf(cell.epoch, t);
+        if (e < 0 || e < epochStart(t)) {
+          rebase(slots, key, cell, t);
+          continue;
+        }
+        Decision decision = decide(cell, Math.max(t, e), e, cost);
+        if (decision == null) {
+          backOff(spins);
+          continue;
+        }
+        if (decision.isAllowed()) {
+          return new Reservations.Immediate(decision);
+        }
+        if (decision.waitNanos() > maxWaitNanos) {
+          return new Reservations.Refused(decision);
+        }
+        state = lock(slots, key, cell, t);
+        if (state == null) {
+          backOff(spins);
+          continue;
+        }
+      }
+      Reservation reservation = ((LockedBucket) state).reserve(t, cost, maxWaitNanos);
+      if (reservation != null) {
+        return reservation;
+      }
+      backOff(spins);
+    }
+  }
+
+  /** Replaces a cell by a cell of the current epoch; if another thread sealed it first, does nothing. */
+  private <K> void rebase(Slots<K> slots, K key, Cell cell, long t) {
+    long level = cell.seal();
+    if (level == Cell.SEALED) {
+      return;
+    }
+    long e = epochOf(cell.epoch, t);
+    long e2 = epochStart(t);
+    long[] levels = {level};
+    if (e < 0) {
+      levels[0] = BucketMath.fullLevel(plan, 0, t, e2);
+    } else if (e2 > e) {
+      BucketMath.shift(plan, levels, t, e, e2);
+    } else {
+      e2 = e; // the cell is from a quantum this thread's clock reading has not reached yet
+    }
+    publish(slots, key, cell, new Cell(epochIndex(e2), levels[0]));
+  }
+
+  /** Replaces a cell by a locked bucket, to queue waiters; null if another thread sealed it first. */
+  private <K> LockedBucket lock(Slots<K> slots, K key, Cell cell, long t) {
+    long level = cell.seal();
+    if (level == Cell.SEALED) {
+      return null;
+    }
+    long e = epochOf(cell.epoch, t);
+    long[] levels = {level};
+    if (e < 0) {
+      e = epochStart(t);
+      levels[0] = BucketMath.fullLevel(plan, 0, t, e);
+    }
+    LockedBucket bucket = new LockedBucket(this, slots, key, levels, e);
+    publish(slots, key, cell, bucket);
+    return bucket;
+  }
+
+  private static <K> void publish(Slots<K> slots, K key, Cell sealed, Object replacement) {
+    if (!slots.replace(key, sealed, replacement)) {
+      throw new IllegalStateException("a sealed cell lost its slot"); // only the thread that sealed it replaces it
+    }
+  }
+
+  /** Waits for another thread to finish replacing a sealed state: a few instructions, so spin, then yield. */
+  static void backOff(int spins) {
+    if (spins < 64) {
+      Thread.onSpinWait();
+    } else {
+      Thread.yield();
+    }
+  }
+}

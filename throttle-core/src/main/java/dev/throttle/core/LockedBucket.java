@@ -1,0 +1,477 @@
+package dev.throttle.core;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * A bucket's state under a lock, with its queue of waiting reservations. Used for limits of several buckets
+ * (always) and for a one-bucket limit while requests wait (a {@link Cell} is sealed and this takes its place; when
+ * the queue empties, a new cell takes this one's place again, so the lock-free path comes back).
+ *
+ * <h2>Waiting</h2>
+ *
+ * Waiters queue in order of arrival. A waiter takes its tokens when it reaches the head of the queue and the
+ * bucket holds them, at which moment it becomes ready; until then nothing is taken, so cancelling a waiter simply
+ * unlinks it and the bucket is exactly as if it had never queued. While anyone waits, every other request is
+ * refused or queued behind: nobody overtakes. Every grant is a {@link BucketMath} decision at the moment of the
+ * grant, so the window bound holds for waiters exactly as for {@code tryAcquire}.
+ *
+ * <p>One task on the {@link Scheduler} is kept for the moment the head may proceed: no thread per waiter, no
+ * polling, no refill thread. The queue also keeps a simulation of when its last waiter will be ready (levels and
+ * time), so that the wait of a new reservation is known at once, without walking the queue.
+ */
+final class LockedBucket {
+
+  private final Engine engine;
+  private final Plan plan;
+  private final Slots<Object> slots;
+  private final Object key;
+
+  private final long[] levels;
+  private long epoch;
+  private boolean retired;
+
+  private Entry head;
+  private Entry tail;
+
+  /** Levels and ready time of the last waiter, as simulated; recomputed after a cancellation. */
+  private final long[] sim;
+  private long simTime;
+  private boolean simDirty = true;
+
+  private Scheduler.Cancellable wakeup;
+  private long wakeupAt;
+  private long wakeupId;
+
+  @SuppressWarnings("unchecked")
+  LockedBucket(Engine engine, Slots<?> slots, Object key, long[] levels, long epoch) {
+    this.engine = engine;
+    this.plan = engine.plan;
+    this.slots = (Slots<Object>) slots;
+    this.key = key;
+    this.levels = levels;
+    this.epoch = epoch;
+    this.sim = new long[levels.length];
+  }
+
+  /** {@link Engine#GRANTED}, {@link Engine#REFUSED}, or {@link Engine#RELOAD} when this bucket was replaced. */
+  int tryTake(long t, long cost) {
+    List<Entry> ready;
+    int result;
+    synchronized (this) {
+      if (retired) {
+        return Engine.RELOAD;
+      }
+      t = advance(t);
+      ready = drain(t);
+      result = head == null && takeAll(t, cost) ? Engine.GRANTED : Engine.REFUSED;
+      retireIfIdle();
+    }
+    complete(ready);
+    return result;
+  }
+
+  /** The decision for {@code cost} now, taking the tokens if allowed; null when this bucket was replaced. */
+  Decision decide(long t, long cost) {
+    List<Entry> ready;
+    Decision decision;
+    synchronized (this) {
+      if (retired) {
+        return null;
+      }
+      t = advance(t);
+      ready = drain(t);
+      if (head == null) {
+        decision = BucketMath.decide(plan, levels, t, epoch, cost);
+      } else {
+        updateSim(t);
+        decision = BucketMath.queued(plan, sim, t, Math.max(simTime, t), epoch, cost);
+      }
+      retireIfIdle();
+    }
+    complete(ready);
+    return decision;
+  }
+
+  /**
+   * Reserves {@code cost}: ready at once, queued when the wait is at most {@code maxWaitNanos}, or not granted.
+   * Null when this bucket was replaced.
+   */
+  Reservation reserve(long t, long cost, long maxWaitNanos) {
+    List<Entry> ready;
+    Reservation result;
+    synchronized (this) {
+      if (retired) {
+        return null;
+      }
+      t = advance(t);
+      ready = drain(t);
+      if (head == null && BucketMath.allows(plan, levels, t, epoch, cost)) {
+        result = new Reservations.Immediate(BucketMath.decide(plan, levels, t, epoch, cost));
+      } else {
+        updateSim(t);
+        long after = Math.max(simTime, t);
+        long due = BucketMath.dueAfter(plan, sim, after, epoch, cost);
+        if (due - t > maxWaitNanos) {
+          result = new Reservations.Refused(BucketMath.queued(plan, sim, t, after, epoch, cost));
+        } else {
+          Decision estimate = BucketMath.queued(plan, sim, t, after, epoch, cost);
+          Entry entry = new Entry(this, cost, estimate.waitNanos(), estimate.resetNanos());
+          append(entry);
+          BucketMath.simulateGrant(plan, sim, due, epoch, cost);
+          simTime = due;
+          if (entry == head) {
+            schedule(t, due);
+          }
+          result = entry;
+        }
+      }
+      retireIfIdle();
+    }
+    complete(ready);
+    return result;
+  }
+
+  /** Evicts this bucket if it is full and nobody waits; the caller removes it from its slot. */
+  synchronized boolean retireIfFull(long t) {
+    if (retired || head != null) {
+      return false;
+    }
+    t = advance(t);
+    if (!BucketMath.isFull(plan, levels, t, epoch)) {
+      return false;
+    }
+    retired = true;
+    return true;
+  }
+
+  /** Tokens a request could take now, for the eviction policy: the fewest over the buckets (0 while anyone waits). */
+  synchronized long available(long t) {
+    if (retired || head != null) {
+      return 0;
+    }
+    t = advance(t);
+    long min = Long.MAX_VALUE;
+    for (int j = 0; j < plan.n; j++) {
+      long z = BucketMath.produced(plan, j, t, epoch);
+      min = Math.min(min, (z - Math.max(levels[j], z - plan.capacity[j])) / plan.unit[j]);
+    }
+    return min;
+  }
+
+  /** Retires this bucket unconditionally (eviction of a bucket that is not full); false if anyone waits. */
+  synchronized boolean retireIfIdleForEviction() {
+    if (retired || head != null) {
+      return false;
+    }
+    retired = true;
+    return true;
+  }
+
+  synchronized int waiting() {
+    int n = 0;
+    for (Entry e = head; e != null; e = e.next) {
+      n++;
+    }
+    return n;
+  }
+
+  private boolean cancel(Entry entry) {
+    List<Entry> ready;
+    boolean cancelled = false;
+    synchronized (this) {
+      if (entry.state != Entry.WAITING) {
+        return false;
+      }
+      long t = advance(engine.now());
+      ready = drain(t); // a waiter whose time has come is ready, not cancelled
+      if (entry.state == Entry.WAITING) {
+        boolean wasHead = entry == head;
+        unlink(entry);
+        entry.state = Entry.CANCELLED;
+        cancelled = true;
+        simDirty = true;
+        if (wasHead) {
+          List<Entry> more = drain(t);
+          if (more != null) {
+            if (ready == null) {
+              ready = more;
+            } else {
+              ready.addAll(more);
+            }
+          }
+        }
+      }
+      retireIfIdle();
+    }
+    complete(ready);
+    return cancelled;
+  }
+
+  private void onWakeup(long id) {
+    List<Entry> ready;
+    synchronized (this) {
+      if (id == wakeupId) {
+        wakeup = null;
+      }
+      if (retired) {
+        return;
+      }
+      long t = advance(engine.now());
+      ready = drain(t);
+      retireIfIdle();
+    }
+    complete(ready);
+  }
+
+  /** Keeps {@code t} at or after the epoch, and moves the epoch forward when a quantum has passed. */
+  private long advance(long t) {
+    if (t < epoch) {
+      return epoch; // a clock read by another thread a moment before this bucket's epoch was set
+    }
+    if (t - epoch >= plan.quantum()) {
+      long e2 = engine.epochStart(t);
+      BucketMath.shift(plan, levels, t, epoch, e2);
+      epoch = e2;
+      simDirty = true;
+    }
+    return t;
+  }
+
+  /** Grants every waiter whose time has come, in order; schedules the wake-up for the next. */
+  private List<Entry> drain(long t) {
+    List<Entry> ready = null;
+    while (head != null && takeAll(t, head.cost)) {
+      Entry e = head;
+      unlink(e);
+      e.state = Entry.READY;
+      if (ready == null) {
+        ready = new ArrayList<>();
+      }
+      ready.add(e);
+    }
+    if (head != null) {
+      schedule(t, BucketMath.dueAfter(plan, levels, t, epoch, head.cost));
+    } else if (wakeup != null) {
+      wakeup.cancel();
+      wakeup = null;
+    }
+    return ready;
+  }
+
+  private boolean takeAll(long t, long cost) {
+    if (!BucketMath.allows(plan, levels, t, epoch, cost)) {
+      return false;
+    }
+    for (int j = 0; j < plan.n; j++) {
+      levels[j] = BucketMath.take(plan, j, levels[j], t, epoch, cost);
+    }
+    return true;
+  }
+
+  private void schedule(long t, long due) {
+    if (wakeup != null) {
+      if (wakeupAt == due) {
+        return;
+      }
+      wakeup.cancel();
+    }
+    long id = ++wakeupId;
+    wakeupAt = due;
+    wakeup = engine.scheduler.schedule(() -> onWakeup(id), due - t);
+  }
+
+  private void updateSim(long t) {
+    if (head == null) {
+      System.arraycopy(levels, 0, sim, 0, levels.length);
+      simTime = t;
+      simDirty = false;
+    } else if (simDirty) {
+      System.arraycopy(levels, 0, sim, 0, levels.length);
+      long time = t;
+      for (Entry e = head; e != null; e = e.next) {
+        time = BucketMath.dueAfter(plan, sim, time, epoch, e.cost);
+        BucketMath.simulateGrant(plan, sim, time, epoch, e.cost);
+      }
+      simTime = time;
+      simDirty = false;
+    }
+  }
+
+  /** A one-bucket limit goes back to its lock-free cell once nobody waits. */
+  private void retireIfIdle() {
+    if (head == null && plan.single && !retired) {
+      retired = true;
+      if (wakeup != null) {
+        wakeup.cancel();
+        wakeup = null;
+      }
+      Cell cell = new Cell(engine.epochIndex(epoch), levels[0]);
+      if (!slots.replace(key, this, cell)) {
+        throw new IllegalStateException("a locked bucket lost its slot"); // only its owner replaces it
+      }
+    }
+  }
+
+  private void append(Entry e) {
+    e.prev = tail;
+    if (tail == null) {
+      head = e;
+    } else {
+      tail.next = e;
+    }
+    tail = e;
+  }
+
+  private void unlink(Entry e) {
+    if (e.prev == null) {
+      head = e.next;
+    } else {
+      e.prev.next = e.next;
+    }
+    if (e.next == null) {
+      tail = e.prev;
+    } else {
+      e.next.prev = e.prev;
+    }
+    e.prev = null;
+    e.next = null;
+  }
+
+  /** Wakes the waiters made ready, outside the lock: their futures may run user code. */
+  private static void complete(List<Entry> ready) {
+    if (ready != null) {
+      for (Entry e : ready) {
+        e.signal();
+      }
+    }
+  }
+
+  @Override
+  public synchronized String toString() {
+    return "LockedBucket[epoch " + epoch + ", levels " + java.util.Arrays.toString(levels) + ", waiting "
+        + (head != null) + (retired ? ", retired" : "") + "]";
+  }
+
+  /**
+   * A waiting reservation. It is its own future (one object per async waiter), and its {@code cancel} frees its
+   * place in the queue.
+   */
+  static final class Entry extends CompletableFuture<Void> implements Reservation {
+    static final int WAITING = 0;
+    static final int READY = 1;
+    static final int CANCELLED = 2;
+
+    private final LockedBucket bucket;
+    final long cost;
+    private final long delayNanos;
+    private final long resetNanos;
+
+    Entry prev; // guarded by bucket
+    Entry next; // guarded by bucket
+    volatile int state;
+    private volatile Thread waiter;
+
+    Entry(LockedBucket bucket, long cost, long delayNanos, long resetNanos) {
+      this.bucket = bucket;
+      this.cost = cost;
+      this.delayNanos = delayNanos;
+      this.resetNanos = resetNanos;
+    }
+
+    void signal() {
+      Thread w = waiter;
+      if (w != null) {
+        LockSupport.unpark(w);
+      }
+      super.complete(null);
+    }
+
+    @Override
+    public boolean isGranted() {
+      return true;
+    }
+
+    @Override
+    public Decision decision() {
+      return Decision.refused(0, delayNanos, resetNanos);
+    }
+
+    @Override
+    public Duration delay() {
+      return Duration.ofNanos(delayNanos);
+    }
+
+    @Override
+    public long delayNanos() {
+      return delayNanos;
+    }
+
+    @Override
+    public boolean isReady() {
+      return state == READY;
+    }
+
+    @Override
+    public CompletableFuture<Void> whenReady() {
+      return this;
+    }
+
+    @Override
+    public void await() throws InterruptedException {
+      waiter = Thread.currentThread();
+      try {
+        while (state == WAITING) {
+          LockSupport.park(this);
+          if (Thread.interrupted()) {
+            if (cancel()) {
+              throw new InterruptedException("interrupted while waiting for tokens; the reservation was cancelled");
+            }
+            Thread.currentThread().interrupt(); // ready at the same moment: proceed, keeping the interrupt
+            break;
+          }
+        }
+      } finally {
+        waiter = null;
+      }
+      if (state == CANCELLED) {
+        throw new CancellationException("the reservation was cancelled");
+      }
+    }
+
+    @Override
+    public boolean cancel() {
+      if (bucket.cancel(this)) {
+        super.cancel(false);
+        return true;
+      }
+      return false;
+    }
+
+    /** Cancelling the future cancels the reservation; a future whose reservation is ready completes normally. */
+    @Override
+    public boolean cancel(boolean mayInterruptIfRunning) {
+      return cancel();
+    }
+
+    /**
+     * Failing the future (as {@link CompletableFuture#orTimeout} does) gives up the place too; a future whose
+     * reservation is ready completes normally instead.
+     */
+    @Override
+    public boolean completeExceptionally(Throwable ex) {
+      return bucket.cancel(this) && super.completeExceptionally(ex);
+    }
+
+    @Override
+    public String toString() {
+      int s = state;
+      return "Reservation[" + (s == WAITING ? "waiting" : s == READY ? "ready" : "cancelled") + ", cost " + cost
+          + ", delay " + delayNanos + " ns]";
+    }
+  }
+}

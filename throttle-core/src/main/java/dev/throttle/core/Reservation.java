@@ -1,0 +1,67 @@
+package dev.throttle.core;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A place in a limiter's queue: the request it stands for may proceed when the reservation is
+ * {@linkplain #isReady() ready}. Reservations are served first come, first served: no later request overtakes one.
+ *
+ * <p>A reservation takes its tokens when it becomes ready. {@link #cancel() Cancelling} it before then frees its
+ * place, and everything behind it moves up; the limiter is left exactly as if it had never been made. Once ready,
+ * the tokens are spent and cancel does nothing.
+ *
+ * <p>A reservation whose wait would exceed the limit asked for is not {@linkplain #isGranted() granted}: nothing is
+ * queued or taken, and {@link #decision()} says how long the wait would have been.
+ *
+ * <p>Thread-safe.
+ */
+public interface Reservation {
+
+  /** Whether the reservation holds a place (or was ready at once); false when the wait was too long. */
+  boolean isGranted();
+
+  /**
+   * The decision when the reservation was made: allowed when ready at once; otherwise refused, with the estimated
+   * wait (for a granted one) or the wait that was too long (for one not granted).
+   */
+  Decision decision();
+
+  /**
+   * The estimated delay when the reservation was made: 0 when ready at once. The request may proceed sooner if a
+   * reservation ahead is cancelled, and a little later if the scheduler thread is late.
+   */
+  Duration delay();
+
+  /** {@link #delay()} in nanoseconds. */
+  long delayNanos();
+
+  /** Whether the request may proceed now. */
+  boolean isReady();
+
+  /**
+   * A future completed when the request may proceed: completed already when ready at once, failed with
+   * {@link RateLimitExceededException} when not granted. Cancelling the future cancels the reservation.
+   * Dependent actions run in the thread that makes the reservation ready (normally the scheduler's); use the
+   * {@code ...Async} methods of {@link CompletableFuture} for anything slow.
+   */
+  CompletableFuture<Void> whenReady();
+
+  /**
+   * Waits until the request may proceed.
+   *
+   * @throws InterruptedException if interrupted while waiting; the reservation is then cancelled and its place freed
+   *     (if it became ready at the same moment, this returns normally with the interrupt status set)
+   * @throws RateLimitExceededException if the reservation was not granted
+   * @throws java.util.concurrent.CancellationException if it was cancelled
+   */
+  void await() throws InterruptedException;
+
+  /**
+   * Frees the place if the reservation is still waiting.
+   *
+   * @return true if it was waiting and is now cancelled; false if it was ready (its tokens are spent), already
+   *     cancelled, or never granted
+   */
+  boolean cancel();
+}
