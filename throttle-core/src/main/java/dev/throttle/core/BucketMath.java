@@ -172,7 +172,8 @@ final class BucketMath {
       } else {
         wait = Math.max(wait, timeWhen(plan, j, base + cost * plan.unit[j], e) - t);
       }
-      remaining = Math.min(remaining, (z - after) / plan.unit[j]);
+      // A level above z(t) means another thread decided at a later clock reading than this one's t: none left.
+      remaining = Math.min(remaining, Math.max(0, z - after) / plan.unit[j]);
       reset = Math.max(reset, timeWhen(plan, j, after + plan.capacity[j], e) - t);
     }
     return allowed ? Decision.allowed(remaining, reset) : Decision.refused(remaining, wait, reset);

@@ -33,6 +33,7 @@ final class LockedBucket {
 
   private final long[] levels;
   private long epoch;
+  private long latest;
   private boolean retired;
 
   private Entry head;
@@ -228,9 +229,17 @@ final class LockedBucket {
     complete(ready);
   }
 
-  /** Keeps {@code t} at or after the epoch, and moves the epoch forward when a quantum has passed. */
+  /**
+   * Keeps this bucket's time from going backwards (threads read the clock a moment before they get the lock, and
+   * not in the order they get it), and moves the epoch forward when a quantum has passed.
+   */
   private long advance(long t) {
+    if (t < latest) {
+      return latest;
+    }
+    latest = t;
     if (t < epoch) {
+      latest = epoch;
       return epoch; // a clock read by another thread a moment before this bucket's epoch was set
     }
     if (t - epoch >= plan.quantum()) {

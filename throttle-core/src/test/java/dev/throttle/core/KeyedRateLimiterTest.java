@@ -1,0 +1,168 @@
+package dev.throttle.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLongArray;
+import org.junit.jupiter.api.Test;
+
+class KeyedRateLimiterTest {
+
+  private final ManualClock clock = new ManualClock(-42);
+
+  private KeyedRateLimiter.Builder<String> builder(String limit) {
+    return KeyedRateLimiter.<String>builder(Limit.parse(limit)).clock(clock).scheduler(clock);
+  }
+
+  @Test
+  void eachKeyHasItsOwnBucket() {
+    KeyedRateLimiter<String> limiter = builder("10/s burst 2").build();
+    assertThat(limiter.tryAcquire("alice", 2)).isTrue();
+    assertThat(limiter.tryAcquire("alice", 1)).isFalse();
+    assertThat(limiter.tryAcquire("bob", 2)).isTrue();
+    assertThat(limiter.decide("carol", 1)).isEqualTo(Decision.allowed(1, 100_000_000));
+    assertThat(limiter.size()).isEqualTo(3);
+  }
+
+  @Test
+  void aBucketThatHasRefilledIsDroppedAndAReturningKeyIsTreatedExactlyAsBefore() {
+    KeyedRateLimiter<String> limiter = builder("10/s burst 5").build();
+    limiter.tryAcquire("a", 5);
+    limiter.tryAcquire("b", 1);
+    clock.advance(Duration.ofMillis(100));
+    limiter.cleanUp();
+    assertThat(limiter.size()).as("b is full again after 100 ms; a is not").isEqualTo(1);
+    clock.advance(Duration.ofMillis(399));
+    limiter.cleanUp();
+    assertThat(limiter.size()).isEqualTo(1);
+    clock.advance(Duration.ofMillis(1));
+    limiter.cleanUp();
+    assertThat(limiter.size()).isZero();
+    // A dropped key starts full, which is exactly the state it had.
+    assertThat(limiter.decide("a", 5)).isEqualTo(Decision.allowed(0, 500_000_000));
+  }
+
+  @Test
+  void intervalBucketsStayAlignedSoThatDroppingAFullOneChangesNothing() {
+    KeyedRateLimiter<String> limiter = builder("4/s every 250ms").build();
+    clock.advance(Duration.ofMillis(100));
+    assertThat(limiter.tryAcquire("k", 1)).isTrue();
+    clock.advance(Duration.ofMillis(150)); // a boundary: full again
+    limiter.cleanUp();
+    assertThat(limiter.size()).isZero();
+    assertThat(limiter.tryAcquire("k", 4)).isTrue();
+    // The next chunk comes at the limiter's next boundary (500 ms), not 250 ms after the key came back.
+    assertThat(limiter.decide("k", 1).waitNanos()).isEqualTo(250_000_000);
+  }
+
+  @Test
+  void memoryFollowsActiveKeysNotEveryKeyEverSeen() {
+    KeyedRateLimiter<String> limiter = builder("10/s burst 1").build();
+    for (int i = 0; i < 100_000; i++) {
+      limiter.tryAcquire("key-" + i, 1);
+      if (i % 100 == 0) {
+        clock.advance(Duration.ofMillis(20)); // each bucket is full again 100 ms after its request
+      }
+    }
+    // Sweeps run as the map grows: at most the keys of the last ~100 ms, twice over, and never below MIN_SWEEP.
+    assertThat(limiter.size()).isLessThanOrEqualTo(2 * KeyedRateLimiter.MIN_SWEEP + 500);
+  }
+
+  @Test
+  void atTheMaximumTheBucketsHoldingTheMostTokensAreDroppedFirst() {
+    KeyedRateLimiter<String> limiter = builder("1/min burst 10").maxKeys(32).build();
+    limiter.tryAcquire("busy", 10); // empty, must not be forgotten
+    for (int i = 0; i < 31; i++) {
+      limiter.tryAcquire("idle-" + i, 1); // nine tokens left each
+    }
+    assertThat(limiter.size()).isEqualTo(32);
+    assertThat(limiter.tryAcquire("new", 1)).isTrue();
+    assertThat(limiter.size()).isLessThanOrEqualTo(32);
+    assertThat(limiter.evictedBeforeFull()).isEqualTo(2); // a sixteenth of 32
+    assertThat(limiter.tryAcquire("busy", 1)).as("the busy key kept its empty bucket").isFalse();
+  }
+
+  @Test
+  void refuseNewKeysPolicyRefusesNewcomersUntilABucketIsFullAgain() {
+    KeyedRateLimiter<String> limiter = builder("1/s burst 2").maxKeys(2)
+        .onOverflow(KeyedRateLimiter.OverflowPolicy.REFUSE_NEW_KEYS).build();
+    assertThat(limiter.tryAcquire("a", 1)).isTrue();
+    clock.advance(Duration.ofMillis(300));
+    assertThat(limiter.tryAcquire("b", 2)).isTrue();
+    Decision refused = limiter.decide("c", 1);
+    assertThat(refused.isAllowed()).isFalse();
+    assertThat(refused.waitNanos()).as("until a is full again, 1 s after its request").isEqualTo(700_000_000);
+    assertThat(limiter.tryAcquire("a", 1)).as("held keys are unaffected").isTrue();
+    assertThat(limiter.reserve("c", 1, Duration.ofSeconds(10)).isGranted()).isFalse();
+    clock.advance(Duration.ofSeconds(2));
+    assertThat(limiter.tryAcquire("c", 1)).isTrue();
+    assertThat(limiter.evictedBeforeFull()).isZero();
+  }
+
+  @Test
+  void eachKeyQueuesItsOwnWaiters() {
+    KeyedRateLimiter<String> limiter = builder("10/s burst 1").build();
+    Timeline timeline = new Timeline(clock);
+    limiter.tryAcquire("a", 1);
+    limiter.tryAcquire("b", 1);
+    limiter.acquireAsync("a", 1).thenRun(() -> timeline.record("a1"));
+    Reservation cancelled = limiter.reserve("a", 1, Duration.ofSeconds(1));
+    limiter.acquireAsync("a", 1).thenRun(() -> timeline.record("a3"));
+    limiter.acquireAsync("b", 1).thenRun(() -> timeline.record("b1"));
+    assertThat(cancelled.cancel()).isTrue();
+    clock.advance(Duration.ofSeconds(1));
+    timeline.assertEvents("a1 at 0.100000000", "b1 at 0.100000000", "a3 at 0.200000000");
+  }
+
+  @Test
+  void rejectsInvalidUse() {
+    KeyedRateLimiter<String> limiter = builder("10/s").build();
+    assertThatThrownBy(() -> limiter.tryAcquire(null, 1)).isInstanceOf(NullPointerException.class);
+    assertThatThrownBy(() -> limiter.tryAcquire("k", 11)).hasMessageContaining("exceeds the burst");
+    assertThatThrownBy(() -> builder("10/s").maxKeys(0)).hasMessage("maxKeys must be at least 1, got 0");
+  }
+
+  @Test
+  void manyThreadsOnManyKeysGetExactlyTheirShareEach() throws Exception {
+    int keys = 50;
+    Limit limit = Limit.parse("100/s burst 5");
+    KeyedRateLimiter<Integer> limiter = KeyedRateLimiter.<Integer>builder(limit).clock(clock).scheduler(clock).build();
+    AtomicLongArray granted = new AtomicLongArray(keys);
+    ExecutorService pool = Executors.newFixedThreadPool(8);
+    try {
+      for (int round = 0; round < 20; round++) {
+        List<Future<?>> work = new ArrayList<>();
+        for (int th = 0; th < 8; th++) {
+          int seed = round * 8 + th;
+          work.add(pool.submit(() -> {
+            SplittableRandom r = new SplittableRandom(seed);
+            for (int i = 0; i < 2000; i++) {
+              int key = r.nextInt(keys);
+              if (limiter.tryAcquire(key, 1)) {
+                granted.incrementAndGet(key);
+              }
+            }
+          }));
+        }
+        for (Future<?> w : work) {
+          w.get(30, TimeUnit.SECONDS);
+        }
+        clock.advance(Duration.ofMillis(50)); // 5 tokens per key
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    // 16,000 requests per round over 50 keys leave every bucket empty: 5 at the start plus 5 per round after.
+    for (int k = 0; k < keys; k++) {
+      assertThat(granted.get(k)).as("key %d", k).isEqualTo(5 + 19 * 5);
+    }
+  }
+}
