@@ -16,11 +16,11 @@ public final class Main implements Runnable {
   CommandLine.Model.CommandSpec spec;
 
   public static void main(String[] args) {
-    System.exit(run(args));
+    System.exit(execute(args));
   }
 
   /** Runs the command line and returns its exit code (tests call this instead of {@link #main}). */
-  public static int run(String... args) {
+  public static int execute(String... args) {
     return new CommandLine(new Main()).execute(args);
   }
 
