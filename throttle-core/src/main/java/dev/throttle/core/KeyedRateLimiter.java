@@ -123,6 +123,31 @@ public final class KeyedRateLimiter<K> {
     r.await();
   }
 
+  /** This limiter as a {@link RateLimitStore}, whose futures are complete when returned. */
+  public RateLimitStore<K> asStore() {
+    return new RateLimitStore<>() {
+      @Override
+      public Limit limit() {
+        return KeyedRateLimiter.this.limit();
+      }
+
+      @Override
+      public CompletableFuture<Decision> decide(K key, long cost) {
+        return CompletableFuture.completedFuture(KeyedRateLimiter.this.decide(key, cost));
+      }
+
+      @Override
+      public CompletableFuture<Reservation> reserve(K key, long cost, Duration maxWait) {
+        return CompletableFuture.completedFuture(KeyedRateLimiter.this.reserve(key, cost, maxWait));
+      }
+
+      @Override
+      public String toString() {
+        return "in-process store for " + KeyedRateLimiter.this;
+      }
+    };
+  }
+
   /** The number of keys held now (full buckets not yet swept included). */
   public int size() {
     return states.size();

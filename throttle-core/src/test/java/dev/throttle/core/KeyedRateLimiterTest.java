@@ -123,6 +123,20 @@ class KeyedRateLimiterTest {
   }
 
   @Test
+  void asAStoreItAnswersAtOnceWithTheSameDecisions() {
+    RateLimitStore<String> store = builder("10/s burst 2").build().asStore();
+    assertThat(store.limit()).isEqualTo(Limit.parse("10/s burst 2"));
+    assertThat(store.decide("k", 2)).isCompletedWithValue(Decision.allowed(0, 200_000_000));
+    Reservation waiting = store.reserve("k", 1, Duration.ofSeconds(1)).join();
+    assertThat(waiting.delay()).isEqualTo(Duration.ofMillis(100));
+    assertThat(store.reserve("k", 2, Duration.ofMillis(100)).join().isGranted()).isFalse();
+    assertThatThrownBy(() -> store.decide("k", 3)).isInstanceOf(IllegalArgumentException.class);
+    assertThat(waiting.cancel()).isTrue();
+    clock.advance(Duration.ofMillis(100));
+    assertThat(store.decide("k", 1).join().isAllowed()).isTrue();
+  }
+
+  @Test
   void rejectsInvalidUse() {
     KeyedRateLimiter<String> limiter = builder("10/s").build();
     assertThatThrownBy(() -> limiter.tryAcquire(null, 1)).isInstanceOf(NullPointerException.class);
