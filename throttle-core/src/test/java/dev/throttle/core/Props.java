@@ -9,18 +9,20 @@ import java.util.function.Consumer;
  * be replayed ({@link #replay}). The base seed is fixed for repeatable builds; {@code -Dthrottle.seed=N} explores
  * others.
  *
+ * <p>Other modules use it from the core test jar ({@code <type>test-jar</type>}, test scope).
+ *
  * <p>Why not jqwik: from version 1.10 jqwik asks not to be used by AI coding agents at all, and parts of this code
  * base are written by one; this small runner (no shrinking, seeded {@link SplittableRandom}) does what our
  * properties need.
  */
-final class Props {
+public final class Props {
 
-  static final long BASE_SEED = Long.getLong("throttle.seed", 20261123L);
+  public static final long BASE_SEED = Long.getLong("throttle.seed", 20261123L);
 
   private Props() {}
 
   /** Runs {@code property} for {@code cases} generated cases. */
-  static void forAll(String name, int cases, Consumer<SplittableRandom> property) {
+  public static void forAll(String name, int cases, Consumer<SplittableRandom> property) {
     for (int i = 0; i < cases; i++) {
       long seed = seed(name, i);
       try {
@@ -33,7 +35,7 @@ final class Props {
   }
 
   /** Runs one case again, by the seed a failure printed. */
-  static void replay(long seed, Consumer<SplittableRandom> property) {
+  public static void replay(long seed, Consumer<SplittableRandom> property) {
     property.accept(new SplittableRandom(seed));
   }
 
@@ -50,7 +52,7 @@ final class Props {
    * A valid bucket whose rate lies between {@code minPerSecond} and {@code maxPerSecond} (roughly), with a random
    * period, burst, and sometimes interval refill.
    */
-  static Bandwidth bandwidth(SplittableRandom r, double minPerSecond, double maxPerSecond) {
+  public static Bandwidth bandwidth(SplittableRandom r, double minPerSecond, double maxPerSecond) {
     while (true) {
       long unit = UNITS[r.nextInt(UNITS.length)];
       long period = unit * (r.nextInt(4) == 0 ? 1 + r.nextInt(12) : 1);
@@ -82,7 +84,7 @@ final class Props {
   }
 
   /** A bucket with greedy (continuous) refill. */
-  static Bandwidth greedyBandwidth(SplittableRandom r, double minPerSecond, double maxPerSecond) {
+  public static Bandwidth greedyBandwidth(SplittableRandom r, double minPerSecond, double maxPerSecond) {
     while (true) {
       Bandwidth b = bandwidth(r, minPerSecond, maxPerSecond);
       if (!b.isIntervalRefill()) {
@@ -92,13 +94,13 @@ final class Props {
   }
 
   /** A limit of one bucket (usually) or two. */
-  static Limit limit(SplittableRandom r, double minPerSecond, double maxPerSecond) {
+  public static Limit limit(SplittableRandom r, double minPerSecond, double maxPerSecond) {
     Bandwidth first = bandwidth(r, minPerSecond, maxPerSecond);
     return r.nextInt(4) == 0 ? Limit.of(first, bandwidth(r, minPerSecond, maxPerSecond)) : Limit.of(first);
   }
 
   /** A step of time between requests: often 0, often about one token's time, sometimes long. */
-  static long step(SplittableRandom r, Limit limit) {
+  public static long step(SplittableRandom r, Limit limit) {
     Bandwidth b = limit.bandwidths().get(r.nextInt(limit.bandwidths().size()));
     long tokenTime = Math.max(1, b.periodNanos() / b.amount());
     return switch (r.nextInt(6)) {
@@ -111,16 +113,16 @@ final class Props {
   }
 
   /** A number from 1 to {@code max} (1 when {@code max} is below 1). */
-  static long upTo(SplittableRandom r, long max) {
+  public static long upTo(SplittableRandom r, long max) {
     return 1 + r.nextLong(Math.max(1, max));
   }
 
-  static long cost(SplittableRandom r, Limit limit) {
+  public static long cost(SplittableRandom r, Limit limit) {
     long max = limit.maxCost();
     return r.nextInt(3) == 0 ? 1 + r.nextLong(max) : 1 + r.nextLong(Math.min(max, 3));
   }
 
-  static Duration nanos(long n) {
+  public static Duration nanos(long n) {
     return Duration.ofNanos(n);
   }
 }

@@ -9,18 +9,18 @@ import java.util.List;
  * levels, and nothing is shared with {@link BucketMath}'s credits encoding. Tests compare the two.
  * Mirrors spec/gen-vectors.py.
  */
-final class ReferenceBucket {
+public final class ReferenceBucket {
 
   private final List<One> buckets = new ArrayList<>();
 
-  ReferenceBucket(Limit limit) {
+  public ReferenceBucket(Limit limit) {
     for (Bandwidth b : limit.bandwidths()) {
       buckets.add(new One(b));
     }
   }
 
   /** The decision at {@code t} (ns since creation, non-decreasing) for {@code cost}. */
-  Decision decide(long t, long cost) {
+  public Decision decide(long t, long cost) {
     boolean allowed = true;
     for (One b : buckets) {
       b.advance(t);

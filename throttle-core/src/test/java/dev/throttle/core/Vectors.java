@@ -8,18 +8,18 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** Reads spec/bucket-vectors.txt, the table of expected decisions shared with the Redis script. */
-final class Vectors {
+public final class Vectors {
 
-  record Request(long t, long cost, Decision expected, int line) {}
+  public record Request(long t, long cost, Decision expected, int line) {}
 
-  record Scenario(String limit, List<Request> requests) {
+  public record Scenario(String limit, List<Request> requests) {
     @Override
     public String toString() {
       return limit;
     }
   }
 
-  static Path file() {
+  public static Path file() {
     Path dir = Path.of(System.getProperty("user.dir")).toAbsolutePath();
     for (Path d = dir; d != null; d = d.getParent()) {
       Path candidate = d.resolve("spec").resolve("bucket-vectors.txt");
@@ -30,7 +30,7 @@ final class Vectors {
     throw new IllegalStateException("spec/bucket-vectors.txt not found above " + dir);
   }
 
-  static List<Scenario> load() {
+  public static List<Scenario> load() {
     List<String> lines;
     try {
       lines = Files.readAllLines(file());
