@@ -124,8 +124,15 @@ final class BucketMath {
    * the bucket does not hold {@code cost} tokens. This is the whole algorithm for one bucket.
    */
   static long take(Plan plan, int j, long level, long t, long e, long cost) {
-    long z = produced(plan, j, t, e);
-    long next = Math.max(level, z - plan.capacity[j]) + cost * plan.unit[j];
+    return take(level, produced(plan, j, t, e), plan.capacity[j], cost * plan.unit[j]);
+  }
+
+  /**
+   * {@link #take(Plan, int, long, long, long, long)} with the bucket's numbers already worked out: {@code z} credits
+   * produced, {@code capacity} and {@code credits} (the cost) in credits. The lock-free path calls this directly.
+   */
+  static long take(long level, long z, long capacity, long credits) {
+    long next = Math.max(level, z - capacity) + credits;
     return next <= z ? next : Long.MIN_VALUE;
   }
 

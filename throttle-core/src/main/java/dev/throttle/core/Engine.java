@@ -22,12 +22,25 @@ final class Engine {
   private final long origin;
   private final int shift;
 
+  // Bucket 0 of the plan, read by the lock-free path (one-bucket plans only) without the plan's array loads and
+  // bounds checks: a few nanoseconds of a call that takes about thirty.
+  private final long rate0;
+  private final long unit0;
+  private final long capacity0;
+  private final boolean greedy0;
+  private final long maxCost;
+
   Engine(Plan plan, Clock clock, Scheduler scheduler) {
     this.plan = plan;
     this.clock = clock;
     this.scheduler = scheduler;
     this.origin = clock.nanoTime();
     this.shift = plan.quantumShift;
+    this.rate0 = plan.rate[0];
+    this.unit0 = plan.unit[0];
+    this.capacity0 = plan.capacity[0];
+    this.greedy0 = plan.interval[0] == 0;
+    this.maxCost = plan.maxCost;
   }
 
   /** Nanoseconds since this limiter was created (never negative). */
@@ -72,7 +85,7 @@ final class Engine {
   }
 
   void checkCost(long cost) {
-    if (cost < 1 || cost > plan.maxCost) {
+    if (cost < 1 || cost > maxCost) {
       checkCost(plan.limit, cost);
     }
   }
@@ -125,7 +138,8 @@ final class Engine {
       if (level == Cell.SEALED) {
         return RELOAD;
       }
-      long next = BucketMath.take(plan, 0, level, t, e, cost);
+      long z = greedy0 ? (t - e) * rate0 : BucketMath.produced(plan, 0, t, e); // BucketMath.produced, inlined
+      long next = BucketMath.take(level, z, capacity0, cost * unit0);
       if (next == Long.MIN_VALUE) {
         return REFUSED;
       }

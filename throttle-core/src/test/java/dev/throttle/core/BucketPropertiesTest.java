@@ -45,6 +45,27 @@ class BucketPropertiesTest {
   }
 
   @Test
+  void tryAcquireAgreesWithTheExactFractionModel() {
+    // tryAcquire has a lock-free path of its own (Engine.tryTake) for one-bucket limits: check it grant by grant,
+    // for greedy and interval refill, and across epochs (the 999999937/s limit moves to a new epoch every second).
+    Props.forAll("tryAcquire reference", 300, r -> {
+      Limit limit = r.nextInt(8) == 0 ? Limit.parse("999999937/s burst 1000") : Props.limit(r, 0.001, 1e9);
+      ManualClock clock = new ManualClock(randomStart(r));
+      RateLimiter limiter = limiter(limit, clock);
+      ReferenceBucket reference = new ReferenceBucket(limit);
+      long t = 0;
+      for (int i = 0; i < 150; i++) {
+        long step = r.nextInt(8) == 0 ? r.nextLong(1, 3_000_000_000L) : Props.step(r, limit);
+        clock.advanceNanos(step);
+        t += step;
+        long cost = Props.cost(r, limit);
+        assertThat(limiter.tryAcquire(cost)).as("%s: request %d of %d tokens at %d ns", limit, i, cost, t)
+            .isEqualTo(reference.decide(t, cost).isAllowed());
+      }
+    });
+  }
+
+  @Test
   void decisionsStayExactAcrossEpochsForRatesWithAwkwardFractions() {
     // 999999937/s is a prime amount per second: each token costs 10^9/999999937 ns, the hardest case for integers.
     // Its bucket state moves to a new epoch about every second; days pass in this test.
