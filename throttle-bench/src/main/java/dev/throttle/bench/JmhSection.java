@@ -68,35 +68,9 @@ public final class JmhSection {
     }
     String[] methods = {"oneThread", "twoThreads"};
     String[] workloads = {"allowed", "refused"};
-    Map<String, Figure> figures = new LinkedHashMap<>();
-    try (PrintStream log = log(report, "hot-path")) {
-      for (String workload : workloads) {
-        for (String method : methods) {
-          for (String library : libraries) {
-            if (library.equals("floor") && workload.equals("refused")) {
-              continue; // the floor does not depend on the workload: measured once
-            }
-            Figure f = run(log, quick, HotPath.class, method, Map.of("library", library, "workload", workload));
-            figures.put(library + "/" + method + "/" + workload, f);
-            report.line("  %-13s %-8s %-11s %14s ops/us  %6s B/op", library, workload, method, f.throughput(),
-                Report.num(f.bytesPerOp()));
-          }
-        }
-      }
-    }
-
-    report.line("");
-    report.line("throughput, ops/us (higher is better), ± the 99.9% confidence half-width:");
-    report.table(grid(libraries, figures, methods, workloads, Figure::throughput));
-    report.line("");
-    report.line("allocation, bytes per call (JMH GC profiler):");
-    report.table(grid(libraries, figures, methods, workloads, f -> Report.num(f.bytesPerOp())));
-
-    report.line("");
-    report.line("ratio Throttle / other, same run (above 1: Throttle faster; the floor's row: Throttle's fraction "
-        + "of the floor, measured once with the allowed workload):");
-    report.table(ratios(libraries, figures, methods, workloads, "floor"));
-
+    // The floor does not depend on the workload: measured once, with the allowed one.
+    Map<String, Figure> figures = measure(report, quick, HotPath.class, libraries, methods, workloads, "floor");
+    tables(report, figures, libraries, methods, workloads, "floor");
     report.line("");
     report.line("targets (issue 5):");
     double t1 = figures.get("throttle/oneThread/allowed").score();
@@ -129,33 +103,53 @@ public final class JmhSection {
     Report report = new Report("per-key");
     report.line("tryAcquire(key) over %,d distinct keys; %s", PerKey.KEYS, settings(quick));
     report.line("per key: allowed 6/min burst 1,000 (all granted, all keys held); refused 1/min burst 1 (all "
-        + "refused, all keys held)%s", quick ? "" : "; refilling 600/min burst 10 (granted, and full again 0.1 s "
-        + "later: Throttle drops full buckets at its sweeps, the caches a key 1 s after its last use; both re-create "
-        + "them, as much as their own speed lets keys go idle: the cost of that policy, not a like-for-like ratio)");
+        + "refused, all keys held)");
     report.line("  throttle           KeyedRateLimiter.builder(limit).maxKeys(%,d)", KeyedLibrary.MAX_KEYS);
     report.line("  bucket4j+caffeine  Caffeine cache (expireAfterAccess(time to full), maximumSize(%,d)) of "
         + "lock-free Bucket4j buckets, cache.get(key, k -> newBucket())", KeyedLibrary.MAX_KEYS);
     report.line("  guava+caffeine     the same cache of Guava RateLimiter.create(rate)");
-    // The quick run measures one thread and the two like-for-like workloads only, to stay within its 5 minutes.
+    // The quick run measures one thread only, to stay within its 5 minutes.
     String[] methods = quick ? new String[] {"oneThread"} : new String[] {"oneThread", "twoThreads"};
-    String[] workloads = quick ? new String[] {"allowed", "refused"} : new String[] {"allowed", "refused", "refilling"};
+    String[] workloads = {"allowed", "refused"};
     List<String> libraries = new ArrayList<>();
     for (KeyedLibrary library : KeyedLibrary.values()) {
       libraries.add(library.id);
     }
+    Map<String, Figure> figures = measure(report, quick, PerKey.class, libraries, methods, workloads, null);
+    tables(report, figures, libraries, methods, workloads, null);
+    report.save();
+  }
+
+  /**
+   * Runs every (workload, method, library) cell of {@code benchmark}, printing each as it completes; {@code floor},
+   * if not null, names a library measured with the allowed workload only. Keys: {@code library/method/workload}.
+   */
+  private static Map<String, Figure> measure(Report report, boolean quick, Class<?> benchmark, List<String> libraries,
+      String[] methods, String[] workloads, String floor) throws IOException, RunnerException {
     Map<String, Figure> figures = new LinkedHashMap<>();
-    try (PrintStream log = log(report, "per-key")) {
+    Path file = report.dir().resolve(report.section() + ".jmh.log");
+    report.line("JMH output: %s", file);
+    try (PrintStream log = new PrintStream(new FileOutputStream(file.toFile()), true, StandardCharsets.UTF_8)) {
       for (String workload : workloads) {
         for (String method : methods) {
           for (String library : libraries) {
-            Figure f = run(log, quick, PerKey.class, method, Map.of("library", library, "workload", workload));
+            if (library.equals(floor) && !workload.equals("allowed")) {
+              continue;
+            }
+            Figure f = run(log, quick, benchmark, method, Map.of("library", library, "workload", workload));
             figures.put(library + "/" + method + "/" + workload, f);
-            report.line("  %-18s %-8s %-11s %14s ops/us  %6s B/op", library, workload, method, f.throughput(),
-                Report.num(f.bytesPerOp()));
+            report.line("  %-18s %-9s %-11s %14s ops/us  %6s B/op  (%s)", library, workload, method,
+                f.throughput(), Report.num(f.bytesPerOp()), Report.load());
           }
         }
       }
     }
+    return figures;
+  }
+
+  /** The three tables of a JMH section: throughput, allocation, and the ratios Throttle / other. */
+  private static void tables(Report report, Map<String, Figure> figures, List<String> libraries, String[] methods,
+      String[] workloads, String floor) {
     report.line("");
     report.line("throughput, ops/us (higher is better), ± the 99.9% confidence half-width:");
     report.table(grid(libraries, figures, methods, workloads, Figure::throughput));
@@ -163,9 +157,9 @@ public final class JmhSection {
     report.line("allocation, bytes per call (JMH GC profiler):");
     report.table(grid(libraries, figures, methods, workloads, f -> Report.num(f.bytesPerOp())));
     report.line("");
-    report.line("ratio Throttle / other, same run (above 1: Throttle faster):");
-    report.table(ratios(libraries, figures, methods, workloads, null));
-    report.save();
+    report.line("ratio Throttle / other, same run (above 1: Throttle faster%s):", floor == null ? ""
+        : "; the " + floor + "'s row: Throttle's fraction of it, measured once with the allowed workload");
+    report.table(ratios(libraries, figures, methods, workloads, floor));
   }
 
   /** Rows of libraries, a column per (method, workload), one cell per figure ("-" where not measured). */
@@ -252,11 +246,5 @@ public final class JmhSection {
     return quick
         ? "JMH quick: 1 fork, 3 warm-up iterations of 1 s, 3 measured of 0.4 s (wide errors: compare ratios)"
         : "JMH: 2 forks, 5 warm-up and 5 measured iterations of 1 s";
-  }
-
-  private static PrintStream log(Report report, String section) throws IOException {
-    Path file = report.dir().resolve(section + ".jmh.log");
-    report.line("JMH output: %s", file);
-    return new PrintStream(new FileOutputStream(file.toFile()), true, StandardCharsets.UTF_8);
   }
 }

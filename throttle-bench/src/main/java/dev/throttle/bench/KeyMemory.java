@@ -37,7 +37,7 @@ public final class KeyMemory {
       }
       rows.add(Report.row(library.id, String.format("%,d", Long.parseLong(r.get("keys"))), Report.num(perKey),
           Report.ratio(throttle, perKey)));
-      report.line("  %-18s %s", library.id, r);
+      report.line("  %-18s %s  (%s)", library.id, r, Report.load());
     }
     report.line("");
     report.table(rows);

@@ -16,7 +16,7 @@ import org.openjdk.jmh.annotations.Threads;
 
 /**
  * {@code tryAcquire(key)} over {@value #KEYS} distinct keys, in a shuffled order (each thread from its own
- * starting point), for each {@link KeyedLibrary}. Every key is used once before measuring. Three workloads:
+ * starting point), for each {@link KeyedLibrary}. Every key is used once before measuring. Two workloads:
  *
  * <ul>
  *   <li>{@code allowed}: 6 per minute, burst 1,000, per key. Every measured call is granted (a key has 1,000 tokens
@@ -24,11 +24,6 @@ import org.openjdk.jmh.annotations.Threads;
  *       held (checked): a lookup among 10^6 keys and a granted decision.
  *   <li>{@code refused}: 1 per minute, burst 1, per key. The set-up takes every key's token, so every measured call
  *       is refused, and all keys stay held (checked).
- *   <li>{@code refilling}: 600 per minute (10/s), burst 10, per key: nearly every call granted, and a bucket is full
- *       again 0.1 s after a grant. Throttle drops full buckets when its map has doubled since its last sweep (they
- *       are indistinguishable from new ones) and re-creates them on the next call; the caches keep a key until 1 s
- *       (its time to full) after its last use, and then re-create it too. How much each re-creates depends on how
- *       fast it walks the keys, so this workload shows the cost of that policy, not a like-for-like ratio.
  * </ul>
  *
  * <p>Run with {@code ./scripts/bench per-key}; by hand: {@code java -jar throttle-bench/target/benchmarks.jar
@@ -44,7 +39,7 @@ public class PerKey {
   @Param({"throttle", "bucket4j+caffeine", "guava+caffeine"})
   public String library;
 
-  @Param({"allowed", "refused", "refilling"})
+  @Param({"allowed", "refused"})
   public String workload;
 
   Long[] keys;
@@ -57,14 +52,12 @@ public class PerKey {
     limiter = switch (workload) {
       case "allowed" -> kind.create(6, 1_000);
       case "refused" -> kind.create(1, 1);
-      case "refilling" -> kind.create(600, 10);
-      default -> throw new IllegalArgumentException("unknown workload '" + workload
-          + "' (allowed, refused, refilling)");
+      default -> throw new IllegalArgumentException("unknown workload '" + workload + "' (allowed, refused)");
     };
     for (Long key : keys) {
       limiter.tryAcquire(key);
     }
-    if (!workload.equals("refilling") && limiter.size() != KEYS) {
+    if (limiter.size() != KEYS) {
       throw new IllegalStateException(library + " holds " + limiter.size() + " keys, expected " + KEYS);
     }
   }

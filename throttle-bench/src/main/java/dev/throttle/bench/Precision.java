@@ -85,9 +85,9 @@ public final class Precision {
   }
 
   private static Run report(Report report, Run run) {
-    report.line("  %-16s %,6d/s  granted %,7d  achieved %s/s (%+.3f%%)  largest 1 s window %,d (allowed %,d)",
+    report.line("  %-16s %,6d/s  granted %,7d  achieved %s/s (%+.3f%%)  largest 1 s window %,d (allowed %,d)  (%s)",
         run.label(), run.rate(), run.granted(), Report.num(run.achieved()), run.errorPercent(), run.maxWindow(),
-        run.bound());
+        run.bound(), Report.load());
     return run;
   }
 

@@ -28,6 +28,11 @@ final class Report {
     this.dir = Path.of(out == null || out.isEmpty() ? "target/bench" : out);
   }
 
+  /** The section's name, as in the names of its files. */
+  String section() {
+    return section;
+  }
+
   /** The directory where sections write their results and JMH logs. */
   Path dir() {
     try {
@@ -116,6 +121,19 @@ final class Report {
   /** A ratio {@code a / b}, as {@code 1.23x}. */
   static String ratio(double a, double b) {
     return Double.isNaN(a) || Double.isNaN(b) || b == 0 ? "n/a" : String.format(Locale.ROOT, "%.2fx", a / b);
+  }
+
+  /**
+   * The machine's load average over the last minute, as {@code "load 1.23"}, or {@code "load n/a"} where
+   * {@code /proc/loadavg} does not exist: printed beside each figure, since other work on the machine slows some
+   * cells of a run more than others.
+   */
+  static String load() {
+    try {
+      return "load " + Files.readString(Path.of("/proc/loadavg"), StandardCharsets.US_ASCII).split(" ")[0];
+    } catch (IOException | RuntimeException e) {
+      return "load n/a";
+    }
   }
 
   /** True when {@code --quick} is among the arguments. */

@@ -60,7 +60,7 @@ public final class Waiting {
       Map<String, String> r = Child.run(Waiting.class, List.of("-Xms1g", "-Xmx1g", "-XX:+UseSerialGC"), "--child",
           library);
       results.add(r);
-      report.line("  %-9s %s", library, r);
+      report.line("  %-9s %s  (%s)", library, r, Report.load());
     }
     report.line("");
     List<List<String>> rows = new ArrayList<>();
