@@ -21,25 +21,15 @@ enum Library {
     @Override
     Contender create(long perSecond, long burst, boolean blocking) {
       RateLimiter limiter = RateLimiter.of(Limit.parse(perSecond + "/s burst " + burst));
-      return new Contender() {
+      return new Contender("RateLimiter.of(Limit.parse(\"" + limiter.limit() + "\"))", burst) {
         @Override
-        public boolean tryAcquire() {
+        boolean tryAcquire() {
           return limiter.tryAcquire();
         }
 
         @Override
-        public void acquire() throws InterruptedException {
+        void acquire() throws InterruptedException {
           limiter.acquire();
-        }
-
-        @Override
-        public String config() {
-          return "RateLimiter.of(Limit.parse(\"" + limiter.limit() + "\"))";
-        }
-
-        @Override
-        public long burst() {
-          return burst;
         }
       };
     }
@@ -55,25 +45,16 @@ enum Library {
       Bucket bucket = Bucket.builder()
           .addLimit(limit -> limit.capacity(burst).refillGreedy(perSecond, Duration.ofSeconds(1)))
           .build();
-      return new Contender() {
+      String config = "Bucket.builder().addLimit(capacity(" + burst + ").refillGreedy(" + perSecond + ", 1s))";
+      return new Contender(config + " (lock-free)", burst) {
         @Override
-        public boolean tryAcquire() {
+        boolean tryAcquire() {
           return bucket.tryConsume(1);
         }
 
         @Override
-        public void acquire() throws InterruptedException {
+        void acquire() throws InterruptedException {
           bucket.asBlocking().consume(1);
-        }
-
-        @Override
-        public String config() {
-          return "Bucket.builder().addLimit(capacity(" + burst + ").refillGreedy(" + perSecond + ", 1s)) (lock-free)";
-        }
-
-        @Override
-        public long burst() {
-          return burst;
         }
       };
     }
@@ -88,25 +69,15 @@ enum Library {
     Contender create(long perSecond, long burst, boolean blocking) {
       com.google.common.util.concurrent.RateLimiter limiter =
           com.google.common.util.concurrent.RateLimiter.create(perSecond);
-      return new Contender() {
+      return new Contender("RateLimiter.create(" + perSecond + ")", perSecond) {
         @Override
-        public boolean tryAcquire() {
+        boolean tryAcquire() {
           return limiter.tryAcquire();
         }
 
         @Override
-        public void acquire() {
+        void acquire() {
           limiter.acquire();
-        }
-
-        @Override
-        public String config() {
-          return "RateLimiter.create(" + perSecond + ")";
-        }
-
-        @Override
-        public long burst() {
-          return perSecond;
         }
       };
     }
@@ -127,27 +98,18 @@ enum Library {
           .timeoutDuration(blocking ? Duration.ofMinutes(1) : Duration.ZERO)
           .build();
       AtomicRateLimiter limiter = new AtomicRateLimiter("bench", config);
-      return new Contender() {
+      String described = "AtomicRateLimiter(limitForPeriod " + burst + ", limitRefreshPeriod " + period + ")";
+      return new Contender(described, burst) {
         @Override
-        public boolean tryAcquire() {
+        boolean tryAcquire() {
           return limiter.acquirePermission(1);
         }
 
         @Override
-        public void acquire() {
+        void acquire() {
           if (!limiter.acquirePermission(1)) {
             throw new IllegalStateException("Resilience4j refused a blocking acquire after its 1 min timeout");
           }
-        }
-
-        @Override
-        public String config() {
-          return "AtomicRateLimiter(limitForPeriod " + burst + ", limitRefreshPeriod " + period + ")";
-        }
-
-        @Override
-        public long burst() {
-          return burst;
         }
       };
     }
@@ -159,25 +121,15 @@ enum Library {
     Contender create(long perSecond, long burst, boolean blocking) {
       dev.failsafe.RateLimiter<Object> limiter =
           dev.failsafe.RateLimiter.smoothBuilder(perSecond, Duration.ofSeconds(1)).build();
-      return new Contender() {
+      return new Contender("RateLimiter.smoothBuilder(" + perSecond + ", 1s)", 1) {
         @Override
-        public boolean tryAcquire() {
+        boolean tryAcquire() {
           return limiter.tryAcquirePermit();
         }
 
         @Override
-        public void acquire() throws InterruptedException {
+        void acquire() throws InterruptedException {
           limiter.acquirePermit();
-        }
-
-        @Override
-        public String config() {
-          return "RateLimiter.smoothBuilder(" + perSecond + ", 1s)";
-        }
-
-        @Override
-        public long burst() {
-          return 1;
         }
       };
     }
@@ -191,27 +143,17 @@ enum Library {
     @Override
     Contender create(long perSecond, long burst, boolean blocking) {
       AtomicLong state = new AtomicLong();
-      return new Contender() {
+      return new Contender("System.nanoTime() + AtomicLong.compareAndSet", 0) {
         @Override
-        public boolean tryAcquire() {
+        boolean tryAcquire() {
           long now = System.nanoTime();
           long previous = state.get();
           return state.compareAndSet(previous, now);
         }
 
         @Override
-        public void acquire() {
+        void acquire() {
           throw new UnsupportedOperationException("the floor is not a limiter");
-        }
-
-        @Override
-        public String config() {
-          return "System.nanoTime() + AtomicLong.compareAndSet";
-        }
-
-        @Override
-        public long burst() {
-          return 0;
         }
       };
     }
@@ -242,18 +184,30 @@ enum Library {
         + "resilience4j, failsafe, floor)");
   }
 
-  /** One limiter, behind the two calls the benchmarks make. */
-  interface Contender {
+  /** One limiter, behind the two calls the benchmarks make, with how it was built. */
+  abstract static class Contender {
+    private final String config;
+    private final long burst;
+
+    Contender(String config, long burst) {
+      this.config = config;
+      this.burst = burst;
+    }
+
     /** Takes one permit if available now; never waits. */
-    boolean tryAcquire();
+    abstract boolean tryAcquire();
 
     /** Takes one permit, waiting as long as needed. */
-    void acquire() throws InterruptedException;
+    abstract void acquire() throws InterruptedException;
 
     /** How the limiter was built, for the report. */
-    String config();
+    String config() {
+      return config;
+    }
 
     /** The most permits it lets through at once after idling (its burst as configured). */
-    long burst();
+    long burst() {
+      return burst;
+    }
   }
 }

@@ -28,8 +28,8 @@ import java.util.function.Supplier;
  *   <li><b>heap per waiter</b>: on a limiter of 1 per hour whose burst is spent, so that every acquisition stays
  *       pending: the heap in use after a full collection with all of them pending, less the heap before, divided by
  *       the number of waiters (the futures are held in an array allocated before the first reading);
- *   <li><b>time to complete</b> (measured first): on a limiter of 100,000/s with burst 1,000, the time from the first acquisition to
- *       the completion of the last, against the ideal {@code (waiters - burst) / rate} = 0.99 s;
+ *   <li><b>time to complete</b> (measured first): on a limiter of 100,000/s with burst 1,000, the time from the
+ *       first acquisition to the completion of the last, against the ideal {@code (waiters - burst) / rate} = 0.99 s;
  *   <li><b>extra threads</b>: the most live threads seen during that run that were not alive before it (sampled
  *       every 10 ms), with their names.
  * </ul>
