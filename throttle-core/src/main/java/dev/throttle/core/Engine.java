@@ -29,6 +29,7 @@ final class Engine {
   private final long capacity0;
   private final boolean greedy0;
   private final long maxCost;
+  private final long quantumMask;
 
   Engine(Plan plan, Clock clock, Scheduler scheduler) {
     this.plan = plan;
@@ -41,6 +42,7 @@ final class Engine {
     this.capacity0 = plan.capacity[0];
     this.greedy0 = plan.interval[0] == 0;
     this.maxCost = plan.maxCost;
+    this.quantumMask = plan.quantum() - 1;
   }
 
   /** Nanoseconds since this limiter was created (never negative). */
@@ -129,16 +131,24 @@ final class Engine {
     if (age > 0) {
       return REBASE;
     }
-    long e = (current - age) << shift;
-    if (t < e) {
-      t = e; // this thread read the clock a moment before another created the cell
+    // t - e, the time since the cell's epoch: for a cell of this quantum (age 0) the low bits of t, which keeps the
+    // arithmetic between the clock read and the compare-and-set short.
+    long elapsed = t & quantumMask;
+    if (age < 0) {
+      t = (current - age) << shift; // this thread read the clock a moment before another created the cell
+      elapsed = 0;
     }
     while (true) {
       long level = cell.level;
       if (level == Cell.SEALED) {
         return RELOAD;
       }
-      long z = greedy0 ? (t - e) * rate0 : BucketMath.produced(plan, 0, t, e); // BucketMath.produced, inlined
+      long z; // BucketMath.produced, inlined; most round rates are 1 credit a nanosecond (100/s, 10^9/s)
+      if (greedy0) {
+        z = rate0 == 1 ? elapsed : elapsed * rate0;
+      } else {
+        z = BucketMath.produced(plan, 0, t, t - elapsed);
+      }
       long next = BucketMath.take(level, z, capacity0, cost * unit0);
       if (next == Long.MIN_VALUE) {
         return REFUSED;
