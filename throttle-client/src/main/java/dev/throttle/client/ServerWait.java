@@ -170,8 +170,9 @@ final class ServerWait {
   }
 
   private static Instant millisInstant(BigDecimal millis) {
-    BigDecimal max = BigDecimal.valueOf(Instant.MAX.toEpochMilli());
-    return millis.compareTo(max) >= 0 ? Instant.MAX : Instant.ofEpochMilli(millis.longValue());
+    // Long.MAX_VALUE ms is some 292 million years from 1970, well inside Instant's range
+    return millis.compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) >= 0 ? Instant.ofEpochMilli(Long.MAX_VALUE)
+        : Instant.ofEpochMilli(millis.longValue());
   }
 
   static Optional<Instant> httpDate(String value) {
