@@ -43,6 +43,7 @@ class ThreadsTest {
     // The client's and the API's threads end within close(); the batch's with its completion. Not checked: the JDK
     // HttpClient's own selector thread, which Java 17 gives no way to stop (HttpClient.close() came in Java 21, and
     // close() calls it there); on 17 it ends when the HttpClient is garbage-collected.
-    assertThat(ours()).isEmpty();
+    await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(5)).untilAsserted(
+        () -> assertThat(ours()).isEmpty());
   }
 }
