@@ -53,6 +53,9 @@ import picocli.CommandLine.Parameters;
     })
 final class FetchCommand implements Callable<Integer> {
 
+  /** Every field on every line, {@code null} included, so that a reader finds the same keys on each. */
+  private static final JSON JSON_WITH_NULLS = JSON.std.with(JSON.Feature.WRITE_NULL_PROPERTIES);
+
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;
 
@@ -213,7 +216,7 @@ final class FetchCommand implements Callable<Integer> {
       }
     }
     try {
-      out.write(JSON.std.asString(m));
+      out.write(JSON_WITH_NULLS.asString(m));
       out.write('\n');
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write the output", e);

@@ -68,8 +68,8 @@ class FetchCommandTest {
         assertThat(m.get("status")).isEqualTo(200);
         assertThat(m.get("outcome")).isEqualTo("succeeded");
         assertThat(m.get("attempts")).isEqualTo(1);
+        assertThat(m).containsKeys("url", "latency_ms", "body", "error");
         assertThat(m.get("error")).isNull();
-        assertThat(m).containsKeys("url", "latency_ms", "body");
       });
       assertThat((String) lines.get(0).get("body")).contains("\"path\":\"/a\"");
       assertThat(err.toString(StandardCharsets.UTF_8)).contains("[3] requests processed in [");
@@ -106,6 +106,7 @@ class FetchCommandTest {
         out.toString(), "--no-progress")).isEqualTo(1);
     Map<String, Object> line = readLines(out).get(0);
     assertThat(line.get("outcome")).isEqualTo("failed");
+    assertThat(line).containsKey("status");
     assertThat(line.get("status")).isNull();
     assertThat(line.get("attempts")).isEqualTo(2);
     assertThat((String) line.get("error")).contains("connection refused");
