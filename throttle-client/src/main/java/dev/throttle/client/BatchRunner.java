@@ -107,10 +107,6 @@ public final class BatchRunner {
     private long submitted;
     private boolean inputComplete;
     private Throwable inputError;
-    private long done;
-    private long succeeded;
-    private long failed;
-    private long cancelledCount;
 
     // Delivery thread only.
     private final Map<Long, JobResult<T>> waiting = new HashMap<>();
@@ -185,21 +181,7 @@ public final class BatchRunner {
     private void arrive(long index, Job job, Outcome<T> outcome) {
       running.remove(index);
       recorder.record(outcome);
-      Progress p;
-      synchronized (this) {
-        done++;
-        switch (outcome.status()) {
-          case SUCCEEDED:
-            succeeded++;
-            break;
-          case FAILED:
-            failed++;
-            break;
-          default:
-            cancelledCount++;
-        }
-        p = progressLocked();
-      }
+      Progress p = progress();
       JobResult<T> result = new JobResult<>(index, job, outcome);
       deliverLater(() -> {
         safely(() -> listener.onProgress(p));
@@ -271,11 +253,7 @@ public final class BatchRunner {
 
     @Override
     public synchronized Progress progress() {
-      return progressLocked();
-    }
-
-    private Progress progressLocked() {
-      return new Progress(submitted, done, succeeded, failed, cancelledCount, inputComplete);
+      return recorder.progress(submitted, inputComplete);
     }
   }
 }

@@ -314,19 +314,28 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
   // ---- responses ----
 
   private <T> void onResponse(CallImpl<T> call, Permit permit, HttpResponse<T> response, Throwable error) {
-    permit.close();
     long now = clock.nanoTime();
+    HttpRequest request = call.request;
+    int status = response == null ? 0 : response.statusCode();
+    boolean retriedStatus = response != null && policy.retriesStatus(status);
+    ServerWait asked = retriedStatus ? ServerWait.parse(response.headers(), wallClock.instant()) : null;
+    boolean honoured = asked != null && asked.waitTime().isPresent()
+        && asked.waitTime().get().compareTo(policy.maxServerWait()) <= 0;
+    if (honoured) {
+      // Before the permit goes back: the next call must already see the pause.
+      pause(now + asked.waitTime().get().toNanos());
+    }
+    permit.close();
     synchronized (lock) {
       if (call.done) {
         return; // cancelled in flight
       }
       call.end = now;
     }
-    HttpRequest request = call.request;
     if (error != null) {
       Throwable cause = unwrap(error);
       boolean timeout = cause instanceof HttpTimeoutException;
-      boolean refused = isRefused(cause);
+      boolean refused = neverSent(cause);
       String what = describe(cause, request);
       boolean retry = cause instanceof IOException && policy.retriesError(timeout, refused, request.method());
       if (retry && call.attempts < policy.maxAttempts()) {
@@ -340,7 +349,6 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
       }
       return;
     }
-    int status = response.statusCode();
     if (status >= 200 && status < 300) {
       if (adaptive != null) {
         adaptive.onSuccess();
@@ -348,14 +356,13 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
       finish(call, Outcome.Status.SUCCEEDED, response, null);
       return;
     }
-    if (!policy.retriesStatus(status)) {
+    if (!retriedStatus) {
       finish(call, Outcome.Status.FAILED, response, "HTTP " + status);
       return;
     }
     if (status == 429 && adaptive != null) {
       adaptive.onRateLimited(call.lastSent);
     }
-    ServerWait asked = ServerWait.parse(response.headers(), wallClock.instant());
     for (String problem : asked.problems()) {
       log.warn("{} {}: HTTP {} with an unreadable header, ignored: {}", request.method(), request.uri(), status,
           problem);
@@ -365,26 +372,24 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
           + " attempts)");
       return;
     }
-    if (asked.waitTime().isPresent()) {
-      Duration wait = asked.waitTime().get();
-      if (wait.compareTo(policy.maxServerWait()) > 0) {
-        String why = "HTTP " + status + ": the server asked to wait " + seconds(wait) + " (" + asked.source()
-            + "), more than the maximum " + seconds(policy.maxServerWait());
-        log.warn("{} {}: {}; not retried", request.method(), request.uri(), why);
-        finish(call, Outcome.Status.FAILED, response, why);
-        return;
-      }
-      long nanos = wait.toNanos();
-      pause(now + nanos);
+    if (asked.waitTime().isPresent() && !honoured) {
+      String why = "HTTP " + status + ": the server asked to wait " + seconds(asked.waitTime().get()) + " ("
+          + asked.source() + "), more than the maximum " + seconds(policy.maxServerWait());
+      log.warn("{} {}: {}; not retried", request.method(), request.uri(), why);
+      finish(call, Outcome.Status.FAILED, response, why);
+      return;
+    }
+    long nanos;
+    if (honoured) {
+      nanos = asked.waitTime().get().toNanos();
       log.debug("{} {}: HTTP {}, {}; retrying in {} ms", request.method(), request.uri(), status, asked.source(),
           nanos / 1_000_000);
-      retryLater(call, nanos);
     } else {
-      long nanos = policy.backoff(call.attempts, random());
+      nanos = policy.backoff(call.attempts, random());
       log.debug("{} {}: HTTP {} without a wait; retrying in {} ms", request.method(), request.uri(), status,
           nanos / 1_000_000);
-      retryLater(call, nanos);
     }
+    retryLater(call, nanos);
   }
 
   private void pause(long until) {
@@ -527,9 +532,10 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
     return e;
   }
 
-  private static boolean isRefused(Throwable e) {
+  /** The connection failed (refused, or the connect timed out): the request cannot have reached the server. */
+  private static boolean neverSent(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof ConnectException && !(t instanceof HttpConnectTimeoutException)) {
+      if (t instanceof ConnectException || t instanceof HttpConnectTimeoutException) {
         return true;
       }
     }
@@ -543,7 +549,7 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
     if (cause instanceof HttpTimeoutException) {
       return request.timeout().map(t -> "timed out after " + seconds(t)).orElse("timed out");
     }
-    if (isRefused(cause)) {
+    if (neverSent(cause)) {
       return "connection refused";
     }
     String message = cause.getMessage();

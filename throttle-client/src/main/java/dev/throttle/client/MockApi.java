@@ -59,7 +59,7 @@ public final class MockApi implements AutoCloseable {
   private final AtomicLong rejected = new AtomicLong();
 
   private MockApi(Builder b) throws IOException {
-    this.limit = Limit.builder().rate(b.requestsPerSecond, Duration.ofSeconds(1)).build();
+    this.limit = b.limit;
     this.limiter = RateLimiter.of(limit);
     this.latencyNanos = b.latency.toNanos();
     this.spread = b.spread;
@@ -82,7 +82,20 @@ public final class MockApi implements AutoCloseable {
 
   /** An API allowing {@code requestsPerSecond} (burst the same), about 1 s ± 10 % latency. */
   public static Builder builder(int requestsPerSecond) {
-    return new Builder(requestsPerSecond);
+    if (requestsPerSecond < 1) {
+      throw new IllegalArgumentException("the allowed rate must be at least 1 request per second, got "
+          + requestsPerSecond);
+    }
+    return new Builder(Limit.builder().rate(requestsPerSecond, Duration.ofSeconds(1)).build());
+  }
+
+  /** An API allowing {@code limit} (one bucket, as {@code 3/min}), about 1 s ± 10 % latency. */
+  public static Builder builder(Limit limit) {
+    Objects.requireNonNull(limit, "limit");
+    if (!limit.isSingle()) {
+      throw new IllegalArgumentException("the mock API takes a one-bucket limit, got " + limit);
+    }
+    return new Builder(limit);
   }
 
   /** The base address, {@code http://127.0.0.1:PORT/}; any path is served. */
@@ -91,7 +104,7 @@ public final class MockApi implements AutoCloseable {
         + server.getAddress().getPort() + "/");
   }
 
-  /** The limit it enforces, as {@code 4/s}. */
+  /** The limit it enforces, as {@code 4/s}; its burst is the API's. */
   public Limit limit() {
     return limit;
   }
@@ -126,7 +139,8 @@ public final class MockApi implements AutoCloseable {
       long retryAfter = Math.max(1, (d.waitNanos() + 999_999_999L) / 1_000_000_000L);
       long reset = (d.resetNanos() + 999_999_999L) / 1_000_000_000L;
       exchange.getResponseHeaders().set("Retry-After", Long.toString(retryAfter));
-      exchange.getResponseHeaders().set("RateLimit-Policy", "\"default\";q=" + limitAmount() + ";w=1");
+      exchange.getResponseHeaders().set("RateLimit-Policy", "\"default\";q=" + limit.bandwidths().get(0).amount()
+          + ";w=" + Math.max(1, limit.bandwidths().get(0).period().toSeconds()));
       exchange.getResponseHeaders().set("RateLimit", "\"default\";r=" + d.remaining() + ";t=" + reset);
       respond(exchange, 429, "{\"error\":\"too many requests\",\"retry_after\":" + retryAfter + "}");
       return;
@@ -146,10 +160,6 @@ public final class MockApi implements AutoCloseable {
       in.transferTo(OutputStream.nullOutputStream());
     }
     respond(exchange, 200, "{\"ok\":true}");
-  }
-
-  private long limitAmount() {
-    return limit.bandwidths().get(0).amount();
   }
 
   private static String jsonSafe(String path) {
@@ -193,17 +203,13 @@ public final class MockApi implements AutoCloseable {
 
   /** Configures a {@link MockApi}. */
   public static final class Builder {
-    private final int requestsPerSecond;
+    private final Limit limit;
     private Duration latency = Duration.ofSeconds(1);
     private double spread = 0.1;
     private long seed = 20261123L;
 
-    private Builder(int requestsPerSecond) {
-      if (requestsPerSecond < 1) {
-        throw new IllegalArgumentException("the allowed rate must be at least 1 request per second, got "
-            + requestsPerSecond);
-      }
-      this.requestsPerSecond = requestsPerSecond;
+    private Builder(Limit limit) {
+      this.limit = limit;
     }
 
     /** The mean latency of a 200 (default 1 s); zero answers at once. */

@@ -16,8 +16,8 @@ import java.util.random.RandomGenerator;
  *       server wait longer than {@link #maxServerWait()} is not shortened: the call ends there (FAILED), since
  *       retrying sooner than the server asked is never done.
  *   <li><b>Connection errors and timeouts</b> are retried with backoff when enabled (both are by default). For
- *       methods that are not idempotent ({@code POST}, {@code PATCH}) only a refused connection is retried (the
- *       request cannot have reached the server) unless {@link Builder#retryNonIdempotent(boolean)} says otherwise.
+ *       methods that are not idempotent ({@code POST}, {@code PATCH}) only a failed connection (refused, or a connect
+ *       that timed out) is retried, since the request cannot have reached the server, unless {@link Builder#retryNonIdempotent(boolean)} says otherwise.
  *   <li>Every other status is a final result.
  * </ul>
  *
@@ -115,7 +115,8 @@ public final class RetryPolicy {
    * Whether a failure without a response is retried.
    *
    * @param timeout the attempt timed out (otherwise it was a connection error)
-   * @param refused the connection was refused, so the request cannot have reached the server
+   * @param refused the connection failed (refused, or the connect timed out), so the request cannot have reached
+   *     the server
    * @param method the request's method
    */
   boolean retriesError(boolean timeout, boolean refused, String method) {

@@ -174,6 +174,11 @@ public final class Stats {
       }
     }
 
+    /** The progress of a batch that has read {@code submitted} jobs, with the counts recorded so far. */
+    synchronized Progress progress(long submitted, boolean inputComplete) {
+      return new Progress(submitted, succeeded + failed + cancelled, succeeded, failed, cancelled, inputComplete);
+    }
+
     synchronized Stats snapshot() {
       long n = latency.getTotalCount();
       return new Stats(succeeded, failed, cancelled, attempts, byStatusCode, any ? Math.max(0, lastEnd - firstSent) : 0,

@@ -175,8 +175,10 @@ class ThrottledHttpClientTest {
           .POST(java.net.http.HttpRequest.BodyPublishers.ofString("x")).timeout(Duration.ofMillis(100)).build(),
           BodyHandlers.ofString()).outcome().join();
       assertThat(o.status()).isEqualTo(Outcome.Status.FAILED);
-      assertThat(o.attempts()).isEqualTo(1);
       assertThat(o.error()).contains("timed out after 0.100 s");
+      // Sent once. (An attempt whose connect timed out on a loaded machine never reached the server, and may be
+      // retried even for a POST: the client counts it, the server never saw it.)
+      assertThat(server.exchanges("/post")).hasSize(1);
     }
   }
 
