@@ -14,7 +14,11 @@ public interface Admission {
 
   /** Why an adapter gives up on a request before its verdict. */
   enum Cancel {
-    /** The client disconnected (or reset its stream): nobody is left to answer. */
+    /**
+     * The client disconnected, reset its stream, or its exchange failed: the verdict becomes
+     * {@link Verdict.Outcome#CLIENT_GONE}, whose {@code 503} an adapter sends only if it cannot tell that nobody
+     * listens.
+     */
     CLIENT_GONE,
     /** The adapter stopped waiting (an async timeout): the verdict becomes {@code 503} with {@code Retry-After}. */
     TIMED_OUT

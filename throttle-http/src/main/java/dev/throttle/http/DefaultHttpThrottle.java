@@ -204,6 +204,8 @@ final class DefaultHttpThrottle implements HttpThrottle {
     private final String key;
     private final long cost;
     private final CompletableFuture<Verdict> verdict = new CompletableFuture<>();
+    /** The verdict, set once before {@link #verdict} completes, so that the listener hears of it first. */
+    private final AtomicReference<Verdict> decided = new AtomicReference<>();
     /** Why this admission was given up; set once, before the reservation (if any) is cancelled. */
     private final AtomicReference<Verdict.Outcome> cancelled = new AtomicReference<>();
     private volatile Reservation reservation;
@@ -282,7 +284,7 @@ final class DefaultHttpThrottle implements HttpThrottle {
     }
 
     private void onFailure(Throwable error) {
-      if (!verdict.isDone()) {
+      if (decided.get() == null) {
         log.warn("The store of rule '{}' failed; answering 503", entry.rule.name(), error);
       }
       finish(Render.unavailable(Verdict.Outcome.STORE_FAILED, entry.rule.name(), key, 0, 0));
@@ -299,7 +301,7 @@ final class DefaultHttpThrottle implements HttpThrottle {
     }
 
     boolean cancel(Verdict.Outcome reason) {
-      if (verdict.isDone() || !cancelled.compareAndSet(null, reason)) {
+      if (decided.get() != null || !cancelled.compareAndSet(null, reason)) {
         return false;
       }
       Reservation r = reservation;
@@ -316,27 +318,28 @@ final class DefaultHttpThrottle implements HttpThrottle {
     private Verdict cancelledVerdict(Verdict.Outcome reason) {
       long now = clock.nanoTime();
       long waited = now - startedAt;
-      if (reason == Verdict.Outcome.CLIENT_GONE) {
-        return Render.clientGone(entry.rule.name(), key, waited);
-      }
       long left = reservation == null ? 0 : Math.max(0, dueAt - now);
       return Render.unavailable(reason, entry.rule.name(), key, left, waited);
     }
 
-    /** Completes the verdict if nothing did; true if this call did (or an equal verdict was already there). */
+    /**
+     * Decides the verdict if nothing did: the listener hears of it, then the future completes (and the adapter acts).
+     * True if this call decided it, or an equal verdict was already there.
+     */
     private boolean finish(Verdict v) {
-      if (verdict.complete(v)) {
+      if (decided.compareAndSet(null, v)) {
         pending.remove(this);
         notifyListener(v);
+        verdict.complete(v);
         return true;
       }
-      return verdict.join().outcome() == v.outcome();
+      return decided.get().outcome() == v.outcome();
     }
 
     @Override
     public String toString() {
       return "Admission[" + entry.rule.name() + ", key " + key + ", cost " + cost
-          + (verdict.isDone() ? ", " + verdict.join() : ", waiting") + "]";
+          + (decided.get() != null ? ", " + decided.get() : ", waiting") + "]";
     }
   }
 }

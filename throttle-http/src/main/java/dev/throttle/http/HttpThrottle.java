@@ -119,8 +119,8 @@ public interface HttpThrottle extends AutoCloseable {
     }
 
     /**
-     * Called with every verdict, once, in the thread that decided it (for metrics and logs; keep it fast). An
-     * exception it throws is logged and ignored.
+     * Called with every verdict, once, in the thread that decided it and before the adapter acts on it (for metrics
+     * and logs; keep it fast). An exception it throws is logged and ignored.
      */
     public Builder onVerdict(Consumer<Verdict> listener) {
       this.listener = Objects.requireNonNull(listener, "listener");

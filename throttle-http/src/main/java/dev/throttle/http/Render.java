@@ -119,12 +119,13 @@ final class Render {
     return new Verdict(Verdict.Outcome.REFUSED, 429, headers, PROBLEM_JSON, body.end(), p.ruleName, key, 0);
   }
 
-  /** 503 with Retry-After: shutting down, given up waiting, or the store failed. */
+  /** 503 with Retry-After: shutting down, given up waiting, abandoned, or the store failed. */
   static Verdict unavailable(Verdict.Outcome outcome, String ruleName, String key, long retryNanos, long waitedNanos) {
     long retry = retryAfter(retryNanos);
     String detail = switch (outcome) {
       case SHUT_DOWN -> "The server is shutting down; retry in " + retry + " s.";
       case TIMED_OUT -> "The request waited longer than the server allows; retry in " + retry + " s.";
+      case CLIENT_GONE -> "The request could not wait for its turn; retry in " + retry + " s.";
       default -> "The rate limiter cannot decide now; retry in " + retry + " s.";
     };
     Json body = new Json()
@@ -135,10 +136,6 @@ final class Render {
         .field("retry-after-seconds", retry);
     List<Verdict.Header> headers = List.of(new Verdict.Header("Retry-After", Long.toString(retry)));
     return new Verdict(outcome, 503, headers, PROBLEM_JSON, body.end(), ruleName, key, waitedNanos);
-  }
-
-  static Verdict clientGone(String ruleName, String key, long waitedNanos) {
-    return new Verdict(Verdict.Outcome.CLIENT_GONE, 0, List.of(), null, "", ruleName, key, waitedNanos);
   }
 
   /** 400: the rule's key is missing, or cannot be used. {@code detail} must hold no request data. */

@@ -30,7 +30,11 @@ public final class Verdict {
     MISSING_KEY(false),
     /** The request's key cannot be used (too long): {@code 400}. */
     INVALID_KEY(false),
-    /** The client went away while waiting: its place was given up (tokens returned) and there is nobody to answer. */
+    /**
+     * The client went away while waiting (or its exchange failed): its place was given up and its tokens returned.
+     * The verdict still carries a {@code 503} with {@code Retry-After}, for an adapter that cannot tell whether anyone
+     * is listening; one that knows the client is gone sends nothing.
+     */
     CLIENT_GONE(false),
     /** The adapter stopped waiting (its async timeout): {@code 503} with {@code Retry-After}. */
     TIMED_OUT(false),
@@ -92,10 +96,7 @@ public final class Verdict {
     return outcome.proceeds();
   }
 
-  /**
-   * The status to answer with when the request does not proceed (429, 503, 400, 500); 0 when it proceeds, and 0 for
-   * {@link Outcome#CLIENT_GONE}, where nobody is left to answer.
-   */
+  /** The status to answer with when the request does not proceed (429, 503, 400, 500); 0 when it proceeds. */
   public int status() {
     return status;
   }

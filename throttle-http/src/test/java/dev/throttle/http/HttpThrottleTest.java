@@ -158,7 +158,8 @@ class HttpThrottleTest {
     assertThat(b.cancel(Admission.Cancel.CLIENT_GONE)).isTrue();
     Verdict gone = now(b);
     assertThat(gone.outcome()).isEqualTo(Verdict.Outcome.CLIENT_GONE);
-    assertThat(gone.status()).isZero();
+    assertThat(gone.status()).isEqualTo(503); // for an adapter that cannot tell whether anyone still listens
+    assertThat(gone.header("Retry-After")).isEqualTo("1"); // its turn would have been 0.6 s away
     assertThat(gone.waited()).isEqualTo(Duration.ofMillis(400));
     assertThat(b.cancel(Admission.Cancel.TIMED_OUT)).isFalse(); // decided once
     // C moves up to B's place: its turn is at 1 s, not 2 s.

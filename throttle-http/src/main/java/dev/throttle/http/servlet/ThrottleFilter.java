@@ -244,7 +244,7 @@ public final class ThrottleFilter implements Filter {
     if (v.proceeds()) {
       addHeaders(v, response);
       chain.doFilter(request, response);
-    } else if (v.status() != 0) {
+    } else {
       write(v, response);
     }
   }
@@ -296,17 +296,14 @@ public final class ThrottleFilter implements Filter {
       this.response = response;
     }
 
-    /** The verdict came: from the limiter's scheduler, a store's thread, or a cancellation. */
+    /** The verdict came: from the limiter's scheduler, a store's thread, a cancellation or the closing thread. */
     void onVerdict(Verdict v) {
       switch (v.outcome()) {
-        case SHUT_DOWN, TIMED_OUT -> answer(v); // in the closing thread or the container's: before they return
-        case CLIENT_GONE -> complete();
+        // In the thread that gave up (the container's, or the one closing the throttle): answer before it returns.
+        case SHUT_DOWN, TIMED_OUT, CLIENT_GONE -> answer(v);
         default -> {
           if (v.proceeds()) {
-            if (finished.compareAndSet(false, true)) {
-              addHeaders(v, response);
-              async.dispatch();
-            }
+            proceed(v);
           } else {
             // A refusal from a remote store's thread: write on a container thread, never on the store's.
             try {
@@ -316,6 +313,13 @@ public final class ThrottleFilter implements Filter {
             }
           }
         }
+      }
+    }
+
+    private void proceed(Verdict v) {
+      if (finished.compareAndSet(false, true)) {
+        addHeaders(v, response);
+        async.dispatch();
       }
     }
 
@@ -332,12 +336,6 @@ public final class ThrottleFilter implements Filter {
       }
     }
 
-    private void complete() {
-      if (finished.compareAndSet(false, true)) {
-        endQuietly();
-      }
-    }
-
     private void endQuietly() {
       try {
         async.complete();
@@ -348,32 +346,38 @@ public final class ThrottleFilter implements Filter {
 
     @Override
     public void onTimeout(AsyncEvent event) {
-      if (!admission.cancel(Admission.Cancel.TIMED_OUT)) {
-        // Decided at this very moment, maybe in another thread that has not carried it out yet: the container needs
-        // a dispatch or a completion before this returns, so carry it out here (once).
+      giveUp(Admission.Cancel.TIMED_OUT);
+    }
+
+    /**
+     * The container reports the exchange failed: usually the client left (an HTTP/2 reset, a closed connection), but
+     * also a server stopping. The place is given up, and a 503 sent in case anyone still listens.
+     */
+    @Override
+    public void onError(AsyncEvent event) {
+      giveUp(Admission.Cancel.CLIENT_GONE);
+    }
+
+    /**
+     * Gives the place up, answering in this (container) thread: the container needs a dispatch or a completion before
+     * a listener returns. If the verdict was decided at this very moment in another thread that has not carried it
+     * out yet, it is carried out here (once).
+     */
+    private void giveUp(Admission.Cancel reason) {
+      if (!admission.cancel(reason)) {
         Verdict v = verdict.join();
         if (v.proceeds()) {
-          if (finished.compareAndSet(false, true)) {
-            addHeaders(v, response);
-            async.dispatch();
-          }
-        } else if (v.status() != 0) {
-          answer(v);
+          proceed(v);
         } else {
-          complete();
+          answer(v);
         }
       }
     }
 
     @Override
-    public void onError(AsyncEvent event) {
-      admission.cancel(Admission.Cancel.CLIENT_GONE);
-      complete();
-    }
-
-    @Override
     public void onComplete(AsyncEvent event) {
-      admission.cancel(Admission.Cancel.CLIENT_GONE); // ended by the container before its turn: give the place up
+      finished.set(true); // ended by the container: nothing more to send
+      admission.cancel(Admission.Cancel.CLIENT_GONE); // if still waiting, give the place up
     }
 
     @Override

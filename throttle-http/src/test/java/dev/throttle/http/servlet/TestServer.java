@@ -18,12 +18,13 @@ import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
  * An embedded Jetty 12 (Servlet 6) on a free loopback port, speaking HTTP/1.1 and HTTP/2 without TLS (h2c), with the
  * throttle filter in front of a servlet that answers {@code ok} and counts how often the application ran.
  */
-final class TestServer implements AutoCloseable {
+final class TestServer {
 
   final Server server;
   final ServerConnector connector;
@@ -40,9 +41,20 @@ final class TestServer implements AutoCloseable {
     return start(new FilterHolder(filter), 8 * 1024);
   }
 
+  /** The filter in front of the application, on a server of at most {@code maxThreads} threads. */
+  static TestServer start(Filter filter, int maxThreads) throws Exception {
+    return start(new FilterHolder(filter), 8 * 1024, maxThreads);
+  }
+
   /** A filter holder (for init parameters) and a request header size limit. */
   static TestServer start(FilterHolder holder, int requestHeaderSize) throws Exception {
-    Server server = new Server();
+    return start(holder, requestHeaderSize, 200);
+  }
+
+  private static TestServer start(FilterHolder holder, int requestHeaderSize, int maxThreads) throws Exception {
+    QueuedThreadPool threads = new QueuedThreadPool(maxThreads, Math.min(8, maxThreads));
+    threads.setName("jetty-test");
+    Server server = new Server(threads);
     HttpConfiguration config = new HttpConfiguration();
     config.setRequestHeaderSize(requestHeaderSize);
     config.setSendServerVersion(false);
@@ -92,8 +104,7 @@ final class TestServer implements AutoCloseable {
     return connector.getLocalPort();
   }
 
-  @Override
-  public void close() throws Exception {
+  void close() throws Exception {
     server.stop();
   }
 }
