@@ -42,10 +42,10 @@ import org.slf4j.LoggerFactory;
  *       When its turn comes it is {@linkplain AsyncContext#dispatch() dispatched} again, and reaches the application
  *       through the filters mapped for {@link DispatcherType#ASYNC} (this filter lets such dispatches through). So
  *       map the filters that must run for delayed requests for {@code ASYNC} too, or place this filter after them.
- *   <li><b>Given up:</b> the request's place is freed and its tokens returned when the container reports the
- *       exchange over ({@link AsyncListener#onError}, {@link AsyncListener#onComplete}), when the async timeout runs
- *       out ({@code 503} with {@code Retry-After}), and when the filter is destroyed or the throttle
- *       {@linkplain HttpThrottle#close() closed} ({@code 503} with {@code Retry-After}).
+ *   <li><b>Given up:</b> the request's place is freed and its tokens returned, and it is answered {@code 503} with
+ *       {@code Retry-After} (which a departed client never reads), when the container reports the exchange failed
+ *       ({@link AsyncListener#onError}: the client left, or the server is stopping), when the async timeout runs out,
+ *       and when the filter is destroyed or the throttle {@linkplain HttpThrottle#close() closed}.
  * </ul>
  *
  * <h2>What a container can see of a client that goes away</h2>
@@ -58,11 +58,12 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Shutting down</h2>
  *
- * {@link #destroy()} closes the throttle: every waiting request is answered {@code 503} with {@code Retry-After}.
- * Containers differ in when they call it: Tomcat destroys filters while connections are still open; Jetty closes
- * connections first (the waiting requests then see the connection close, and their tokens are returned all the
- * same). To be sure the {@code 503}s reach the clients, close the throttle at the start of the shutdown (Spring: a
- * {@code SmartLifecycle}; embedded Jetty: a listener on the server's {@code lifeCycleStopping}).
+ * Every waiting request is answered {@code 503} with {@code Retry-After} and its place given up, whichever comes
+ * first: the throttle is {@linkplain HttpThrottle#close() closed} ({@link #destroy()} closes it), or the container
+ * fails the suspended request as it stops (Jetty does so as it stops its connectors, before it destroys filters;
+ * the answer still goes out). To be sure the answers reach the clients in any container, close the throttle at the
+ * start of the shutdown, while connections are open (Spring: a {@code SmartLifecycle}; embedded Jetty: a listener on
+ * the server's {@code lifeCycleStopping}); the README shows both.
  *
  * <h2>Configuration</h2>
  *
@@ -268,7 +269,7 @@ public final class ThrottleFilter implements Filter {
     response.flushBuffer();
   }
 
-  /** Closes the throttle: requests still waiting are answered 503 (if their connection is still open). */
+  /** Closes the throttle: requests still waiting are answered 503 (if their connection is still open). Idempotent. */
   @Override
   public void destroy() {
     HttpThrottle t = throttle;

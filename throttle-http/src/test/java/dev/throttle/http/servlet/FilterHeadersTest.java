@@ -88,6 +88,21 @@ class FilterHeadersTest {
   }
 
   @Test
+  void withoutAsyncSupportADelayedRequestWaitsHoldingItsThread() throws Exception {
+    HttpThrottle throttle = throttle(Rule.builder("api").limit("1/s burst 1").delay(Duration.ofSeconds(5)).build());
+    server = TestServer.startWithoutAsyncSupport(new ThrottleFilter(throttle));
+    assertThat(RawHttp.get(server.port(), "/").status()).isEqualTo(200);
+    try (RawHttp c = new RawHttp(server.port())) {
+      c.send("GET", "/");
+      await().pollInterval(Duration.ofMillis(5)).atMost(Duration.ofSeconds(10)).until(() -> throttle.waiting() == 1);
+      clock.advance(Duration.ofSeconds(1));
+      assertThat(c.read().status()).isEqualTo(200); // correct, but a thread was held: a warning says so
+    }
+    assertThat(verdicts).extracting(Verdict::outcome).containsExactly(Verdict.Outcome.ALLOWED,
+        Verdict.Outcome.DELAYED);
+  }
+
+  @Test
   void waitingRequestsHoldNoContainerThread() throws Exception {
     // 100 requests wait on a server of 16 threads; were each holding one, nothing else could be served.
     HttpThrottle throttle = throttle(Rule.builder("api").path("/api").limit("1/s burst 1")

@@ -51,7 +51,17 @@ final class TestServer {
     return start(holder, requestHeaderSize, 200);
   }
 
+  /** The filter in front of an application that does not support asynchronous processing. */
+  static TestServer startWithoutAsyncSupport(Filter filter) throws Exception {
+    return start(new FilterHolder(filter), 8 * 1024, 200, false);
+  }
+
   private static TestServer start(FilterHolder holder, int requestHeaderSize, int maxThreads) throws Exception {
+    return start(holder, requestHeaderSize, maxThreads, true);
+  }
+
+  private static TestServer start(FilterHolder holder, int requestHeaderSize, int maxThreads, boolean async)
+      throws Exception {
     QueuedThreadPool threads = new QueuedThreadPool(maxThreads, Math.min(8, maxThreads));
     threads.setName("jetty-test");
     Server server = new Server(threads);
@@ -78,9 +88,9 @@ final class TestServer {
         resp.getOutputStream().write(body);
       }
     });
-    app.setAsyncSupported(true);
+    app.setAsyncSupported(async);
     context.addServlet(app, "/*");
-    holder.setAsyncSupported(true);
+    holder.setAsyncSupported(async);
     context.addFilter(holder, "/*", EnumSet.of(DispatcherType.REQUEST, DispatcherType.ASYNC));
     server.setHandler(context);
     try {
