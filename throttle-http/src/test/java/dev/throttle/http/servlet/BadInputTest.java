@@ -29,6 +29,12 @@ class BadInputTest {
     return KeyedRateLimiter.<String>builder(Limit.parse(limit)).clock(clock).scheduler(clock).maxKeys(maxKeys).build();
   }
 
+  /** A throttle keyed by the X-API-Key header, deciding through {@code limiter}. */
+  private static HttpThrottle byApiKey(KeyedRateLimiter<String> limiter, Rule.MissingKey missingKey) {
+    return HttpThrottle.builder().rule(Rule.builder("api").store(limiter.asStore())
+        .key(KeyResolver.header("X-API-Key")).onMissingKey(missingKey).build()).build();
+  }
+
   private static Map<String, Object> problem(RawHttp.Response r) {
     assertThat(r.header("Content-Type")).isEqualTo("application/problem+json");
     return JsonReader.object(r.body());
@@ -36,8 +42,7 @@ class BadInputTest {
 
   @Test
   void missingOrEmptyKeyHeaderIsRefusedWhenTheRuleSaysSo() throws Exception {
-    HttpThrottle throttle = HttpThrottle.builder().rule(Rule.builder("api").store(limiter("10/s", 100).asStore())
-        .key(KeyResolver.header("X-API-Key")).onMissingKey(Rule.MissingKey.REJECT).build()).build();
+    HttpThrottle throttle = byApiKey(limiter("10/s", 100), Rule.MissingKey.REJECT);
     TestServer server = TestServer.start(new ThrottleFilter(throttle));
     try {
       for (String[] headers : new String[][] {{}, {"X-API-Key:"}, {"X-API-Key:    "}}) {
@@ -55,8 +60,7 @@ class BadInputTest {
 
   @Test
   void requestsWithoutAKeyShareOneBucketByDefault() throws Exception {
-    HttpThrottle throttle = HttpThrottle.builder().rule(Rule.builder("api").store(limiter("2/min", 100).asStore())
-        .key(KeyResolver.header("X-API-Key")).build()).build();
+    HttpThrottle throttle = byApiKey(limiter("2/min", 100), Rule.MissingKey.SHARED);
     TestServer server = TestServer.start(new ThrottleFilter(throttle));
     try {
       assertThat(RawHttp.get(server.port(), "/").status()).isEqualTo(200);
@@ -71,8 +75,7 @@ class BadInputTest {
   @Test
   void aHundredKilobyteKeyIsRefusedNotStoredAndNotEchoed() throws Exception {
     KeyedRateLimiter<String> limiter = limiter("10/s", 100);
-    HttpThrottle throttle = HttpThrottle.builder().rule(Rule.builder("api").store(limiter.asStore())
-        .key(KeyResolver.header("X-API-Key")).build()).build();
+    HttpThrottle throttle = byApiKey(limiter, Rule.MissingKey.SHARED);
     String huge = "<x\"y>" + "z".repeat(100 * 1024);
     // A container lets a 100 KB header through only when told to; Jetty's default (8 KiB) answers 431 itself.
     TestServer big = TestServer.start(new FilterHolder(new ThrottleFilter(throttle)), 256 * 1024);
@@ -120,8 +123,7 @@ class BadInputTest {
   @Test
   void aFloodOfDistinctKeysKeepsMemoryBounded() throws Exception {
     KeyedRateLimiter<String> limiter = limiter("1/min", 500);
-    HttpThrottle throttle = HttpThrottle.builder().rule(Rule.builder("api").store(limiter.asStore())
-        .key(KeyResolver.header("X-API-Key")).build()).build();
+    HttpThrottle throttle = byApiKey(limiter, Rule.MissingKey.SHARED);
     TestServer server = TestServer.start(new ThrottleFilter(throttle));
     ExecutorService clients = Executors.newFixedThreadPool(4);
     try {
