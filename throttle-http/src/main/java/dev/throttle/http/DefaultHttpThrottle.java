@@ -77,14 +77,14 @@ final class DefaultHttpThrottle implements HttpThrottle {
 
   @Override
   public Admission admit(RequestView request) {
-    if (closed) {
-      return done(Render.unavailable(Verdict.Outcome.SHUT_DOWN, null, null, 0, 0));
-    }
     Entry entry = match(request);
     if (entry == null) {
-      return done(Render.unthrottled(null));
+      return done(Render.unthrottled(null)); // not the throttle's business, closed or not
     }
     Rule rule = entry.rule;
+    if (closed) {
+      return done(Render.unavailable(Verdict.Outcome.SHUT_DOWN, rule.name(), null, 0, 0));
+    }
     String key;
     long cost;
     try {

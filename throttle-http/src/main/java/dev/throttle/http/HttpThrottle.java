@@ -30,7 +30,7 @@ import java.util.function.Consumer;
  * <h2>Shutting down</h2>
  *
  * {@link #close()} answers every request still waiting with {@code 503} and {@code Retry-After}, at once and in the
- * calling thread, and answers every later request the same way. Call it at the start of the application's shutdown,
+ * calling thread, and answers every later request a rule covers the same way. Call it at the start of the application's shutdown,
  * while connections are still open, so that the answers reach the clients.
  *
  * <p>Thread-safe.
@@ -60,7 +60,8 @@ public interface HttpThrottle extends AutoCloseable {
 
   /**
    * Shuts down: every request still waiting gets {@code 503} with {@code Retry-After} (its place given up and its
-   * tokens returned) before this returns, and every later request gets {@code 503} at once. Idempotent.
+   * tokens returned) before this returns, and every later request a rule covers gets {@code 503} at once (requests
+   * no rule covers still pass). Idempotent.
    */
   @Override
   void close();

@@ -26,7 +26,9 @@ import java.util.Objects;
  * {@value #MAX_VALUE_LENGTH} characters is refused with {@link InvalidKeyException} (400): keys are held in memory or
  * in Redis, and a 100 KB header must not become a 100 KB key.
  *
- * <p>Implementations must be thread-safe and fast; they run on the request's thread for every request.
+ * <p>Implementations must be thread-safe and fast (they run on the request's thread for every request), and must
+ * return keys of bounded length, throwing {@link InvalidKeyException} otherwise: every distinct key is held in the
+ * store.
  */
 @FunctionalInterface
 public interface KeyResolver {

@@ -194,9 +194,9 @@ class HttpThrottleTest {
 
   @Test
   void closingAnswersEveryWaitingRequestAndEveryLaterOne() {
-    HttpThrottle t = throttle(Rule.builder("api").limit("1/s").delay(Duration.ofSeconds(10)).build());
-    now(t.admit(get("/")));
-    List<Admission> waiting = List.of(t.admit(get("/")), t.admit(get("/")), t.admit(get("/")));
+    HttpThrottle t = throttle(Rule.builder("api").path("/api").limit("1/s").delay(Duration.ofSeconds(10)).build());
+    now(t.admit(get("/api")));
+    List<Admission> waiting = List.of(t.admit(get("/api")), t.admit(get("/api")), t.admit(get("/api")));
     clock.advance(Duration.ofMillis(500));
     assertThat(t.waiting()).isEqualTo(3);
     t.close();
@@ -209,9 +209,10 @@ class HttpThrottleTest {
       assertThat(v.status()).isEqualTo(503);
       assertThat(v.header("Retry-After")).isEqualTo(Integer.toString(i + 1)); // 0.5, 1.5, 2.5 s left
     }
-    Verdict later = now(t.admit(get("/")));
+    Verdict later = now(t.admit(get("/api")));
     assertThat(later.outcome()).isEqualTo(Verdict.Outcome.SHUT_DOWN);
     assertThat(later.header("Retry-After")).isEqualTo("1");
+    assertThat(now(t.admit(get("/health"))).outcome()).isEqualTo(Verdict.Outcome.UNTHROTTLED); // no rule covers it
     t.close(); // idempotent
   }
 

@@ -299,6 +299,15 @@ public final class ThrottleFilter implements Filter {
 
     /** The verdict came: from the limiter's scheduler, a store's thread, a cancellation or the closing thread. */
     void onVerdict(Verdict v) {
+      try {
+        carryOut(v);
+      } catch (RuntimeException e) {
+        // The container ended the exchange meanwhile (dispatch or start on a completed context): nothing to do.
+        log.debug("Could not carry out {} on a suspended request: {}", v, e.toString());
+      }
+    }
+
+    private void carryOut(Verdict v) {
       switch (v.outcome()) {
         // In the thread that gave up (the container's, or the one closing the throttle): answer before it returns.
         case SHUT_DOWN, TIMED_OUT, CLIENT_GONE -> answer(v);
