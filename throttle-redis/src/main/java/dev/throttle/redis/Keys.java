@@ -18,7 +18,9 @@ import java.util.function.Function;
  *       CROSSSLOT error) while different callers spread over the cluster. A caller key that contains braces itself
  *       still yields one slot per decision: all its keys share the bytes up to the first {@code '}'}.
  *   <li>Caller keys are bytes, any bytes. One longer than {@value #MAX_RAW} bytes is replaced by {@code #} and the
- *       hex SHA-256 of its bytes (65 bytes), which no raw key can equal, so long keys cost a bounded size.
+ *       hex SHA-256 of its bytes (65 bytes), which no raw key can equal, so long keys cost a bounded size. An empty
+ *       key, or one starting with {@code '}'} (either would make an empty hash tag, which Redis Cluster ignores) or
+ *       with the escape {@code '='}, gets a {@code '='} in front: distinct caller keys stay distinct.
  *   <li>The bucket part is the bucket's text ({@code 10/s}, {@code 1000/h_burst_5}): stores with the same prefix and
  *       the same limit share their buckets (that is how several servers enforce one limit), and a changed limit
  *       starts new keys instead of misreading old ones.
@@ -56,7 +58,7 @@ final class Keys<K> {
     if (raw == null) {
       throw new IllegalArgumentException("the key encoder returned null for the key " + key);
     }
-    byte[] segment = raw.length > MAX_RAW ? hashed(raw) : raw;
+    byte[] segment = raw.length > MAX_RAW ? hashed(raw) : escaped(raw);
     byte[][] keys = new byte[suffixes.length][];
     for (int j = 0; j < keys.length; j++) {
       byte[] k = new byte[prefix.length + 1 + segment.length + suffixes[j].length];
@@ -67,6 +69,16 @@ final class Keys<K> {
       keys[j] = k;
     }
     return keys;
+  }
+
+  private static byte[] escaped(byte[] raw) {
+    if (raw.length > 0 && raw[0] != '}' && raw[0] != '=') {
+      return raw;
+    }
+    byte[] escaped = new byte[raw.length + 1];
+    escaped[0] = '=';
+    System.arraycopy(raw, 0, escaped, 1, raw.length);
+    return escaped;
   }
 
   private static byte[] hashed(byte[] raw) {

@@ -99,8 +99,7 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
         return CompletableFuture.completedFuture(refused);
       }
     }
-    byte[][] redisKeys = keys.of(key);
-    return call(redisKeys, script.args(BucketScript.DECIDE, cost, nowMicros(), minTtlMillis, 0))
+    return decideInRedis(key, cost)
         .handle((result, failure) -> {
           if (failure != null) {
             return degradedDecision(key, cost, failure);
@@ -108,6 +107,12 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
           remember(key, cost, result.decision());
           return result.decision();
         });
+  }
+
+  /** The script's decision with the Redis time it was made at, or a failure (not degraded): one round trip. */
+  CompletableFuture<BucketScript.Result> decideInRedis(K key, long cost) {
+    checkCost(cost);
+    return call(keys.of(key), script.args(BucketScript.DECIDE, cost, nowMicros(), minTtlMillis, 0));
   }
 
   @Override
