@@ -17,7 +17,9 @@ import io.lettuce.core.api.async.RedisScriptingAsyncCommands;
 import io.lettuce.core.cluster.ClusterClientOptions;
 import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
 import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.SlotHash;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.Delay;
@@ -198,7 +200,7 @@ public final class RedisLimits implements AutoCloseable {
     try {
       attempt = standalone != null
           ? ((RedisClient) client).connectAsync(ByteArrayCodec.INSTANCE, standalone).toCompletableFuture()
-          : ((RedisClusterClient) client).connectAsync(ByteArrayCodec.INSTANCE);
+          : connectCluster((RedisClusterClient) client);
     } catch (RuntimeException e) {
       attempt = CompletableFuture.failedFuture(e);
     }
@@ -221,6 +223,50 @@ public final class RedisLimits implements AutoCloseable {
       long next = Math.min(LAST_RETRY_NANOS, retryNanos * 2);
       Scheduler.shared().schedule(() -> connect(next), retryNanos);
     });
+  }
+
+  /**
+   * A cluster connection needs the topology first (Lettuce's async connect does not load it), and then a connection
+   * to each master, which Lettuce opens on first use and, with commands rejected while disconnected, would refuse
+   * that first command: so one harmless command is sent to each master until it passes (at most 2 seconds).
+   */
+  private static CompletableFuture<StatefulRedisClusterConnection<byte[], byte[]>> connectCluster(
+      RedisClusterClient cluster) {
+    return cluster.refreshPartitionsAsync().toCompletableFuture()
+        .thenCompose(loaded -> cluster.connectAsync(ByteArrayCodec.INSTANCE))
+        .thenCompose(c -> {
+          List<CompletableFuture<Void>> masters = new ArrayList<>();
+          long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+          for (RedisClusterNode node : cluster.getPartitions()) {
+            if (node.is(RedisClusterNode.NodeFlag.UPSTREAM) && !node.getSlots().isEmpty()) {
+              CompletableFuture<Void> open = new CompletableFuture<>();
+              touch(c, keyInSlot(node.getSlots().get(0)), deadline, open);
+              masters.add(open);
+            }
+          }
+          return CompletableFuture.allOf(masters.toArray(new CompletableFuture<?>[0])).handle((v, e) -> c);
+        });
+  }
+
+  private static void touch(StatefulRedisClusterConnection<byte[], byte[]> c, byte[] key, long deadline,
+      CompletableFuture<Void> open) {
+    c.async().<Long>eval("return 1", ScriptOutputType.INTEGER, key).whenComplete((v, e) -> {
+      if (e == null || System.nanoTime() - deadline > 0) {
+        open.complete(null);
+      } else {
+        Scheduler.shared().schedule(() -> touch(c, key, deadline, open), TimeUnit.MILLISECONDS.toNanos(10));
+      }
+    });
+  }
+
+  /** A key that Redis Cluster puts in {@code slot}. */
+  static byte[] keyInSlot(int slot) {
+    for (int i = 0; ; i++) {
+      byte[] key = ("throttle-connect:{" + i + "}").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+      if (SlotHash.getSlot(key) == slot) {
+        return key;
+      }
+    }
   }
 
   /** The seeds of a {@code redis-cluster://} URI, or null for any other URI. */

@@ -53,6 +53,26 @@ final class RedisServer implements AutoCloseable {
     throw new IllegalStateException("could not start redis-server on a free port", last);
   }
 
+  /** Starts a server on {@code port} (which must be free). */
+  static RedisServer startOn(int port) {
+    try {
+      RedisServer server = new RedisServer(port, List.of());
+      if (!server.launch()) {
+        String log = server.log();
+        server.close();
+        throw new IllegalStateException("redis-server did not start on port " + port + ": " + log);
+      }
+      return server;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** A port that is free now. */
+  static int freePort() {
+    return freePort(false);
+  }
+
   /** A Sentinel process ({@code redis-server --sentinel}) watching {@code master} as {@code name}. */
   static RedisServer sentinel(RedisServer master, String name) {
     IOException last = null;
