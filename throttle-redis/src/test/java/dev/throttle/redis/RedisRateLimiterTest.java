@@ -164,9 +164,19 @@ class RedisRateLimiterTest {
     }
     CompletableFuture.allOf(all.toArray(new CompletableFuture<?>[0])).join();
     assertThat(Duration.ofNanos(done[9] - start)).isGreaterThanOrEqualTo(Duration.ofMillis(89));
-    CompletableFuture<Void> cancelled = limiter.acquireAsync("k", 1);
-    cancelled.cancel(false);
-    assertThat(cancelled).isCancelled();
+  }
+
+  @Test
+  void cancellingAnAsyncAcquireGivesItsPlaceBack() {
+    RedisRateLimiter<String> limiter = limiter("1/min burst 1").prefix("cancel:").build();
+    assertThat(limiter.tryAcquire("k", 1)).isTrue();
+    CompletableFuture<Void> waiting = limiter.acquireAsync("k", 1);
+    await().pollInterval(Duration.ofMillis(5)).atMost(Duration.ofSeconds(5))
+        .until(() -> limiter.decide("k", 1).join().waitTime().compareTo(Duration.ofSeconds(61)) > 0);
+    assertThat(waiting.cancel(false)).isTrue();
+    assertThat(waiting).isCancelled();
+    await().pollInterval(Duration.ofMillis(5)).atMost(Duration.ofSeconds(5))
+        .until(() -> limiter.decide("k", 1).join().waitTime().compareTo(Duration.ofSeconds(60)) <= 0);
   }
 
   @Test
