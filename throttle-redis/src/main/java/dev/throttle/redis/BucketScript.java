@@ -7,6 +7,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.math.BigInteger;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -31,27 +33,29 @@ final class BucketScript {
   static final byte[] SOURCE_BYTES = SOURCE.getBytes(StandardCharsets.UTF_8);
   static final String SHA = sha1(SOURCE_BYTES);
 
-  static final byte[] DECIDE = {'d'};
-  static final byte[] RESERVE = {'r'};
-  static final byte[] CANCEL = {'c'};
-  private static final byte[] EMPTY = {};
+  static final int DECIDE = 1;
+  /** A decision that also answers Redis's time (for tests that compare times across processes). */
+  static final int DECIDE_TIMED = 2;
+  static final int RESERVE = 3;
+  static final int CANCEL = 4;
 
   static final int ALLOWED = 1;
   static final int RESERVED = 2;
 
   final Limit limit;
   final int buckets;
-  private final byte[][] params;
+  /** a, p, C, I of every bucket, as the little-endian doubles the script unpacks (all integers below 2^53). */
+  private final double[] params;
 
   BucketScript(Limit limit) {
     this.limit = limit;
     List<Bandwidth> bandwidths = limit.bandwidths();
     this.buckets = bandwidths.size();
-    this.params = new byte[4 * buckets][];
+    this.params = new double[4 * buckets];
     for (int j = 0; j < buckets; j++) {
       long[] p = compile(limit, bandwidths.get(j));
       for (int i = 0; i < 4; i++) {
-        params[4 * j + i] = ascii(p[i]);
+        params[4 * j + i] = p[i];
       }
     }
   }
@@ -86,51 +90,53 @@ final class BucketScript {
   }
 
   /**
-   * The arguments of a decision or a reservation.
+   * The arguments of a decision or a reservation: one argument, the numbers packed as little-endian doubles (every
+   * one an integer below 2^53, so exact).
    *
    * @param nowMicros the time in microseconds, or a negative value for Redis {@code TIME}
    * @param maxWaitNanos for a reservation, the longest wait granted (at most about 73 years)
    */
-  byte[][] args(byte[] op, long cost, long nowMicros, long minTtlMillis, long maxWaitNanos) {
-    byte[][] args = new byte[6 + params.length][];
-    args[0] = op;
-    args[1] = ascii(cost);
-    args[2] = nowMicros < 0 ? EMPTY : ascii(nowMicros);
-    args[3] = ascii(minTtlMillis);
-    args[4] = ascii(maxWaitNanos / 1000);
-    args[5] = ascii(maxWaitNanos % 1000);
-    System.arraycopy(params, 0, args, 6, params.length);
-    return args;
+  byte[][] args(int op, long cost, long nowMicros, long minTtlMillis, long maxWaitNanos) {
+    return new byte[][] {numbers(op, cost, nowMicros, minTtlMillis, maxWaitNanos)};
+  }
+
+  private byte[] numbers(int op, long cost, long nowMicros, long minTtlMillis, long maxWaitNanos) {
+    ByteBuffer b = ByteBuffer.allocate(8 * (6 + params.length)).order(ByteOrder.LITTLE_ENDIAN);
+    b.putDouble(op).putDouble(cost).putDouble(nowMicros < 0 ? -1 : nowMicros).putDouble(minTtlMillis)
+        .putDouble(maxWaitNanos / 1000).putDouble(maxWaitNanos % 1000);
+    for (double p : params) {
+      b.putDouble(p);
+    }
+    return b.array();
   }
 
   /** The arguments that give a reservation's tokens back if its keys still hold {@code after}. */
   byte[][] cancelArgs(long nowMicros, long minTtlMillis, byte[][] before, byte[][] after) {
-    byte[][] args = args(CANCEL, 1, nowMicros, minTtlMillis, 0);
-    byte[][] all = new byte[args.length + 2 * buckets][];
-    System.arraycopy(args, 0, all, 0, args.length);
+    byte[][] all = new byte[1 + 2 * buckets][];
+    all[0] = numbers(CANCEL, 1, nowMicros, minTtlMillis, 0);
     for (int j = 0; j < buckets; j++) {
-      all[args.length + 2 * j] = before[j];
-      all[args.length + 2 * j + 1] = after[j];
+      all[1 + 2 * j] = before[j];
+      all[2 + 2 * j] = after[j];
     }
     return all;
   }
 
-  /** What the script answered. */
+  /** What the script answered; {@code nowMicros} is -1 when the short reply was asked for. */
   record Result(int flag, Decision decision, long nowMicros, byte[][] before, byte[][] after) {}
 
   /** Reads the script's reply; throws {@link IllegalStateException} on anything else (the caller degrades). */
   Result parse(List<?> reply) {
-    if (reply == null || reply.size() < 7) {
+    if (reply != null && reply.size() == 4) {
+      int flag = (int) number(reply, 0);
+      return new Result(flag, decision(flag, number(reply, 1), number(reply, 2), number(reply, 3)), -1, null, null);
+    }
+    if (reply == null || reply.size() < 7 || number(reply, 0) < 10) {
       throw new IllegalStateException("unexpected reply from the rate-limit script: " + reply);
     }
-    int flag = (int) number(reply, 0);
-    long remaining = number(reply, 1);
-    long waitNanos = nanos(number(reply, 2), number(reply, 3));
-    long resetNanos = nanos(number(reply, 4), number(reply, 5));
+    int flag = (int) number(reply, 0) - 10;
+    Decision decision = decision(flag, number(reply, 1), nanos(number(reply, 2), number(reply, 3)),
+        nanos(number(reply, 4), number(reply, 5)));
     long now = number(reply, 6);
-    Decision decision = flag == ALLOWED
-        ? Decision.allowed(remaining, resetNanos)
-        : Decision.refused(remaining, waitNanos, resetNanos);
     byte[][] before = null;
     byte[][] after = null;
     if (flag == RESERVED) {
@@ -145,6 +151,12 @@ final class BucketScript {
       }
     }
     return new Result(flag, decision, now, before, after);
+  }
+
+  private static Decision decision(int flag, long remaining, long waitNanos, long resetNanos) {
+    return flag == ALLOWED
+        ? Decision.allowed(remaining, resetNanos)
+        : Decision.refused(remaining, waitNanos, resetNanos);
   }
 
   /** Microseconds and extra nanoseconds to nanoseconds, saturating (waits beyond 292 years are all the same). */
@@ -168,10 +180,6 @@ final class BucketScript {
       return b;
     }
     throw new IllegalStateException("unexpected state " + o + " in the rate-limit script's reply");
-  }
-
-  static byte[] ascii(long value) {
-    return Long.toString(value).getBytes(StandardCharsets.US_ASCII);
   }
 
   private static String load() {

@@ -34,8 +34,13 @@ final class Circuit {
   }
 
   void success() {
-    failures.set(0);
-    probing.set(false);
+    // Read before writing: every answered call lands here, and writes would bounce the line between threads.
+    if (failures.get() != 0) {
+      failures.set(0);
+    }
+    if (probing.get()) {
+      probing.set(false);
+    }
   }
 
   void failure() {

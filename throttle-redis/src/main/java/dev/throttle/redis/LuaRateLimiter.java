@@ -48,6 +48,7 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
   private final long timeoutNanos;
   private final FailurePolicy policy;
   private final Circuit circuit;
+  private final Deadlines deadlines;
   private final long closedWaitNanos;
   private final Clock clock; // null: Redis TIME
   private final long origin;
@@ -71,6 +72,7 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
     this.timeoutNanos = saturatedNanos(b.timeout);
     this.policy = b.failurePolicy;
     this.circuit = new Circuit(b.circuitFailures, saturatedNanos(b.circuitOpen));
+    this.deadlines = new Deadlines(timeoutNanos, Scheduler.shared());
     this.closedWaitNanos = saturatedNanos(b.circuitOpen);
     this.clock = b.clock;
     this.origin = b.clock == null ? 0 : b.clock.nanoTime();
@@ -99,7 +101,7 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
         return CompletableFuture.completedFuture(refused);
       }
     }
-    return decideInRedis(key, cost)
+    return decideInRedis(key, cost, false)
         .handle((result, failure) -> {
           if (failure != null) {
             return degradedDecision(key, cost, failure);
@@ -109,10 +111,14 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
         });
   }
 
-  /** The script's decision with the Redis time it was made at, or a failure (not degraded): one round trip. */
-  CompletableFuture<BucketScript.Result> decideInRedis(K key, long cost) {
+  /**
+   * The script's decision, with the Redis time it was made at if {@code withTime}, or a failure (not degraded): one
+   * round trip.
+   */
+  CompletableFuture<BucketScript.Result> decideInRedis(K key, long cost, boolean withTime) {
     checkCost(cost);
-    return call(keys.of(key), script.args(BucketScript.DECIDE, cost, nowMicros(), minTtlMillis, 0));
+    int op = withTime ? BucketScript.DECIDE_TIMED : BucketScript.DECIDE;
+    return call(keys.of(key), script.args(op, cost, nowMicros(), minTtlMillis, 0));
   }
 
   @Override
@@ -237,24 +243,8 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
       return CIRCUIT_OPEN;
     }
     CompletableFuture<BucketScript.Result> out = new CompletableFuture<>();
-    CompletableFuture<java.util.List<Object>> reply;
-    try {
-      reply = redis.eval(redisKeys, args);
-    } catch (RuntimeException e) {
-      reply = CompletableFuture.failedFuture(e);
-    }
-    reply.whenComplete((list, e) -> {
-      if (e != null) {
-        out.completeExceptionally(e);
-        return;
-      }
-      try {
-        out.complete(script.parse(list));
-      } catch (RuntimeException bad) {
-        out.completeExceptionally(bad);
-      }
-    });
-    return out.orTimeout(timeoutNanos, TimeUnit.NANOSECONDS).whenComplete((r, e) -> {
+    // The first to complete it, the reply or the deadline, decides; the circuit hears about it exactly once.
+    out.whenComplete((r, e) -> {
       if (e == null) {
         circuit.success();
         fromRedis.increment();
@@ -262,19 +252,39 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
         circuit.failure();
       }
     });
+    deadlines.watch(out);
+    try {
+      redis.eval(redisKeys, args, (reply, e) -> {
+        if (e != null) {
+          fail(out, e);
+          return;
+        }
+        BucketScript.Result result;
+        try {
+          result = script.parse(reply);
+        } catch (RuntimeException bad) {
+          fail(out, bad);
+          return;
+        }
+        out.complete(result);
+      });
+    } catch (RuntimeException e) {
+      fail(out, e);
+    }
+    return out;
+  }
+
+  private static void fail(CompletableFuture<BucketScript.Result> call, Throwable e) {
+    call.completeExceptionally(e);
   }
 
   private void giveBack(byte[][] redisKeys, byte[][] before, byte[][] after) {
     if (!circuit.tryPass()) {
       return; // Redis is away: the tokens stay spent, which never breaks the limit
     }
-    CompletableFuture<java.util.List<Object>> reply;
-    try {
-      reply = redis.eval(redisKeys, script.cancelArgs(nowMicros(), minTtlMillis, before, after));
-    } catch (RuntimeException e) {
-      reply = CompletableFuture.failedFuture(e);
-    }
-    reply.orTimeout(timeoutNanos, TimeUnit.NANOSECONDS).whenComplete((r, e) -> {
+    CompletableFuture<BucketScript.Result> done = new CompletableFuture<>();
+    deadlines.watch(done);
+    done.whenComplete((r, e) -> {
       if (e == null) {
         circuit.success();
       } else {
@@ -282,6 +292,17 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
         degradedLog.warn("could not give a cancelled reservation's tokens back to Redis (they stay spent)", e);
       }
     });
+    try {
+      redis.eval(redisKeys, script.cancelArgs(nowMicros(), minTtlMillis, before, after), (reply, e) -> {
+        if (e != null) {
+          done.completeExceptionally(e);
+        } else {
+          done.complete(null);
+        }
+      });
+    } catch (RuntimeException e) {
+      done.completeExceptionally(e);
+    }
   }
 
   private long nowMicros() {

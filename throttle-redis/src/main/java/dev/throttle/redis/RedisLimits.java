@@ -30,6 +30,7 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -171,19 +172,22 @@ public final class RedisLimits implements AutoCloseable {
 
   /**
    * Runs the script with {@code EVALSHA}, or with {@code EVAL} when the server does not have it (after a restart,
-   * or on a cluster node seen for the first time), which also loads it there. Fails at once when not connected.
+   * or on a cluster node seen for the first time), which also loads it there; then calls {@code done} with the
+   * reply or the failure, in Lettuce's I/O thread. Fails at once when not connected.
    */
-  CompletableFuture<List<Object>> eval(byte[][] keys, byte[][] args) {
+  void eval(byte[][] keys, byte[][] args, BiConsumer<List<Object>, Throwable> done) {
     RedisScriptingAsyncCommands<byte[], byte[]> c = commands;
     if (c == null) {
-      return CompletableFuture.failedFuture(new RedisConnectionException(
-          closed ? "closed: " + description : "not connected to " + description));
+      done.accept(null, new RedisConnectionException(closed ? "closed: " + description : "not connected to " + description));
+      return;
     }
-    CompletableFuture<List<Object>> sha = c.<List<Object>>evalsha(BucketScript.SHA, ScriptOutputType.MULTI, keys, args)
-        .toCompletableFuture();
-    return sha.exceptionallyCompose(e -> isNoScript(e)
-        ? c.<List<Object>>eval(BucketScript.SOURCE_BYTES, ScriptOutputType.MULTI, keys, args).toCompletableFuture()
-        : CompletableFuture.failedFuture(e));
+    c.<List<Object>>evalsha(BucketScript.SHA, ScriptOutputType.MULTI, keys, args).whenComplete((reply, e) -> {
+      if (e != null && isNoScript(e)) {
+        c.<List<Object>>eval(BucketScript.SOURCE_BYTES, ScriptOutputType.MULTI, keys, args).whenComplete(done);
+      } else {
+        done.accept(reply, e);
+      }
+    });
   }
 
   private static boolean isNoScript(Throwable e) {

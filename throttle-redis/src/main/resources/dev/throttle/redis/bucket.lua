@@ -16,8 +16,9 @@ I microseconds, boundaries counted from time 0 (the Unix epoch with Redis TIME);
 p = 1). The capacity C = burst * p. The caller (Java) checks when it builds a limiter that C <= 2^51 and that the
 time to fill an empty bucket is at most 2^51 microseconds, and refuses other limits with a message.
 
-THE STATE, RELATIVE TO TIME. Absolute credits (t * a) would pass 2^53 at once, so a key holds "t L": the time t of
-its last write and its level L relative to z(t), the credits produced up to t. Then L lies in [-C, 0] (-C: full;
+THE STATE, RELATIVE TO TIME. Absolute credits (t * a) would pass 2^53 at once, so a key holds (t, L): the time t of
+its last write and its level L relative to z(t), the credits produced up to t, packed as two little-endian doubles
+(16 bytes; both are integers below 2^53, so the doubles hold them exactly). Then L lies in [-C, 0] (-C: full;
 0: empty), and stays there: a waiting reservation is written at the time it will be ready (see below), never as a
 negative balance. On each call the level is rebased to the present:
 
@@ -43,7 +44,7 @@ shared table spec/bucket-vectors.txt (whole-microsecond times, nanosecond waits)
 
 WAITING (reservations). A reservation whose wait is at most the maximum allowed is granted at once and written as
 the state the core's queue simulates: granted at its due time (the wait, rounded up to a whole microsecond), that is
-"due L'" with L' = max(base - produced(now, due), -C) + c * p, which is at most 0. While a key's time lies in the
+(due, L') with L' = max(base - produced(now, due), -C) + c * p, which is at most 0. While a key's time lies in the
 future, somebody is waiting: every request is refused or queued behind (first come, first served), with its wait
 counted from that time. Cancelling restores the state from before the reservation if the key still holds the state
 the reservation wrote (no later reservation on it); otherwise the tokens stay spent and the limit still holds.
@@ -52,17 +53,24 @@ KEYS AND TTL. One key per bucket of the limit (KEYS, all in one Cluster slot tha
 expires when its bucket is full again: a missing key is a full bucket, so no key outlives its use. ARGV[4] raises
 the TTL for tests whose injected clock is not Redis's.
 
-ARGV: op ('d' decide, 'r' reserve, 'c' cancel), cost, now in microseconds ('' for Redis TIME), minimum TTL in ms,
-maximum wait (microseconds, then the extra nanoseconds 0..999), then a, p, C, I for each key (I = 0: greedy), then
-for 'c' the state each key must still hold and the state to restore ('' for none).
+ARGV[1] packs the numbers as little-endian doubles (one argument is much cheaper for Redis than ten): op (1 decide,
+2 decide answering the time, 3 reserve, 4 cancel), cost, now in microseconds (-1 for Redis TIME), minimum TTL in
+ms, maximum wait (microseconds, then the extra nanoseconds 0..999), then a, p, C, I for each key (I = 0: greedy).
+For a cancel, ARGV[2j] and ARGV[2j + 1] are key j's state before the reservation ('' for none) and the state it
+must still hold.
 
-RETURNS {flag, remaining, wait_us, wait_ns, reset_us, reset_ns, now_us [, before_1, after_1, ...]}, flag 1 allowed
-(or ready at once), 2 reserved (waiting; with the states before and after, to cancel), 0 refused or not granted;
-for 'c', {1} when the tokens went back and {0} when they could not.
+RETURNS for a decision {flag, remaining, wait_ns, reset_ns} (flag 1 allowed, 0 refused), or, when a time reaches
+2^53 nanoseconds (104 days), {flag + 10, remaining, wait_us, wait_ns, reset_us, reset_ns, now_us}; op 2 always
+answers the long form (for tests that need Redis's time). A reservation answers the long form, now_us, and for
+flag 2 (reserved, waiting) the state of each key before and after, to cancel it (flag 1: ready at once; 0: not
+granted). For a cancel, {1} when the tokens went back and {0} when they could not. (Every element of a reply costs
+Redis time, hence the short form.)
 ]]
 
+local floor, tonumber, pack, unpack, call = math.floor, tonumber, struct.pack, struct.unpack, redis.call
+
 local function divmod(x, y) -- x >= 0, y > 0, integers below 2^53: exact floor quotient and remainder
-  local q = math.floor(x / y)
+  local q = floor(x / y)
   local r = x - q * y
   if r < 0 then
     q = q - 1
@@ -74,46 +82,37 @@ local function divmod(x, y) -- x >= 0, y > 0, integers below 2^53: exact floor q
   return q, r
 end
 
-local op = ARGV[1]
-local cost = tonumber(ARGV[2])
-local now
-if ARGV[3] == '' then
-  local time = redis.call('TIME')
+local DECIDE, RESERVE, CANCEL = 1, 3, 4
+local A = ARGV[1]
+local op, cost, now, minTtl, maxWaitUs, maxWaitNs = unpack('<dddddd', A)
+if now < 0 then
+  local time = call('TIME')
   now = tonumber(time[1]) * 1000000 + tonumber(time[2])
-else
-  now = tonumber(ARGV[3])
 end
-local minTtl = tonumber(ARGV[4])
-local maxWaitUs = tonumber(ARGV[5])
-local maxWaitNs = tonumber(ARGV[6])
 local n = #KEYS
-local rate, unit, cap, interval, saved, stamp, level = {}, {}, {}, {}, {}, {}, {}
+-- Per bucket j: P[4j-3..4j] = a, p, C, I; S[j] the key's raw state ('' if none); T[j], L[j] its time and level.
+local P, S, T, L = {}, {}, {}, {}
 
 -- The present: no earlier than any key's time (a key's time is in the future while someone waits).
 local t = now
 for j = 1, n do
-  local o = 6 + 4 * (j - 1)
-  rate[j] = tonumber(ARGV[o + 1])
-  unit[j] = tonumber(ARGV[o + 2])
-  cap[j] = tonumber(ARGV[o + 3])
-  interval[j] = tonumber(ARGV[o + 4])
-  local s = redis.call('GET', KEYS[j])
+  local o = 4 * j
+  P[o - 3], P[o - 2], P[o - 1], P[o] = unpack('<dddd', A, 17 + 8 * o)
+  local s = call('GET', KEYS[j])
   if s then
-    local sp = string.find(s, ' ', 1, true)
-    stamp[j] = tonumber(string.sub(s, 1, sp - 1))
-    level[j] = tonumber(string.sub(s, sp + 1))
-    if stamp[j] > t then
-      t = stamp[j]
+    T[j], L[j] = unpack('<dd', s)
+    if T[j] > t then
+      t = T[j]
     end
-    saved[j] = s
+    S[j] = s
   else
-    saved[j] = ''
+    S[j] = ''
   end
 end
 
 -- Steps of refill between two times: microseconds (greedy) or boundaries crossed (interval).
 local function steps(j, from, to)
-  local i = interval[j]
+  local i = P[4 * j]
   if i == 0 then
     return to - from
   end
@@ -122,15 +121,15 @@ end
 
 -- The level of bucket j after `s` steps from level `l`: max(l - s * a, -C), without an overflowing product.
 local function refill(j, l, s)
-  local room = l + cap[j]
-  local full, rest = divmod(room, rate[j])
+  local a, c = P[4 * j - 3], P[4 * j - 1]
+  local full, rest = divmod(l + c, a)
   if rest > 0 then
     full = full + 1
   end
   if s >= full then
-    return -cap[j]
+    return -c
   end
-  return l - s * rate[j]
+  return l - s * a
 end
 
 -- The time from `from` until bucket j has produced `need` more credits, as (microseconds, nanoseconds 0..999),
@@ -140,10 +139,10 @@ local function timeTo(j, need, from)
   if need <= 0 then
     return 0, 0
   end
-  local i = interval[j]
+  local a, i = P[4 * j - 3], P[4 * j]
   if i == 0 then
-    local us, r = divmod(need, rate[j])
-    local ns, rest = divmod(r * 1000, rate[j])
+    local us, r = divmod(need, a)
+    local ns, rest = divmod(r * 1000, a)
     if rest > 0 then
       ns = ns + 1
     end
@@ -152,11 +151,11 @@ local function timeTo(j, need, from)
     end
     return us, ns
   end
-  local boundaries, r = divmod(need, rate[j])
+  local boundaries, r = divmod(need, a)
   if r > 0 then
     boundaries = boundaries + 1
   end
-  if boundaries > math.floor(FAR / i) then
+  if boundaries > floor(FAR / i) then
     return FAR, 0
   end
   local _, phase = divmod(from, i)
@@ -172,7 +171,7 @@ end
 
 -- Writes bucket j's level at time `at`, expiring when it is full again (its own time to full, from now).
 local function store(j, at, l)
-  local us, ns = timeTo(j, l + cap[j], at)
+  local us, ns = timeTo(j, l + P[4 * j - 1], at)
   local ms, rest = divmod(us + (at - now), 1000)
   if rest > 0 or ns > 0 then
     ms = ms + 1
@@ -180,27 +179,32 @@ local function store(j, at, l)
   if ms < minTtl then
     ms = minTtl
   end
-  local value = string.format('%d %d', at, l)
-  redis.call('SET', KEYS[j], value, 'PX', ms)
+  local value = pack('<dd', at, l)
+  call('SET', KEYS[j], value, 'PX', ms)
   return value
 end
 
-if op == 'c' then
+-- A decision's reply: short while both times are below 2^53 nanoseconds (9007199254740 microseconds).
+local function reply(flag, remaining, waitUs, waitNs, resetUs, resetNs)
+  if op == DECIDE and waitUs < 9007199254740 and resetUs < 9007199254740 then
+    return {flag, remaining, waitUs * 1000 + waitNs, resetUs * 1000 + resetNs}
+  end
+  return {flag + 10, remaining, waitUs, waitNs, resetUs, resetNs, now}
+end
+
+if op == CANCEL then
   -- Cancel: only if every key still holds what the reservation wrote; then put back what was there before.
-  local o = 6 + 4 * n
   for j = 1, n do
-    if saved[j] ~= ARGV[o + 2 * j] then
+    if S[j] ~= ARGV[2 * j + 1] then
       return {0}
     end
   end
   for j = 1, n do
-    local before = ARGV[o + 2 * j - 1]
+    local before = ARGV[2 * j]
     if before == '' then
-      redis.call('DEL', KEYS[j])
+      call('DEL', KEYS[j])
     else
-      local sp = string.find(before, ' ', 1, true)
-      local at = tonumber(string.sub(before, 1, sp - 1))
-      local l = tonumber(string.sub(before, sp + 1))
+      local at, l = unpack('<dd', before)
       if at < now then
         l = refill(j, l, steps(j, at, now))
         at = now
@@ -213,19 +217,19 @@ end
 
 -- Rebase every bucket to t.
 for j = 1, n do
-  if stamp[j] then
-    level[j] = refill(j, level[j], steps(j, stamp[j], t))
+  if T[j] then
+    L[j] = refill(j, L[j], steps(j, T[j], t))
   else
-    level[j] = -cap[j]
+    L[j] = -P[4 * j - 1]
   end
 end
 
 local queued = t > now -- someone is waiting: nobody passes now, whatever the buckets hold
 local allowed = not queued
-local next = {}
+local N = {}
 for j = 1, n do
-  next[j] = level[j] + cost * unit[j]
-  if next[j] > 0 then
+  N[j] = L[j] + cost * P[4 * j - 2]
+  if N[j] > 0 then
     allowed = false
   end
 end
@@ -234,37 +238,37 @@ if allowed then
   local remaining = -1
   local resetUs, resetNs = 0, 0
   for j = 1, n do
-    local left = divmod(-next[j], unit[j])
+    local left = divmod(-N[j], P[4 * j - 2])
     if remaining < 0 or left < remaining then
       remaining = left
     end
-    resetUs, resetNs = later(resetUs, resetNs, timeTo(j, next[j] + cap[j], t))
-    store(j, t, next[j])
+    resetUs, resetNs = later(resetUs, resetNs, timeTo(j, N[j] + P[4 * j - 1], t))
+    store(j, t, N[j])
   end
-  return {1, remaining, 0, 0, resetUs, resetNs, now}
+  return reply(1, remaining, 0, 0, resetUs, resetNs)
 end
 
 -- Refused now. The wait until every bucket holds the cost (counted from now, so it includes any queue ahead).
 local waitUs, waitNs = 0, 0
 for j = 1, n do
-  waitUs, waitNs = later(waitUs, waitNs, timeTo(j, next[j], t))
+  waitUs, waitNs = later(waitUs, waitNs, timeTo(j, N[j], t))
 end
 waitUs = waitUs + (t - now)
 
-if op == 'd' then
+if op ~= RESERVE then
   local remaining = -1
   local resetUs, resetNs = 0, 0
   for j = 1, n do
     local left = 0
     if not queued then
-      left = divmod(-level[j], unit[j])
+      left = divmod(-L[j], P[4 * j - 2])
     end
     if remaining < 0 or left < remaining then
       remaining = left
     end
-    resetUs, resetNs = later(resetUs, resetNs, timeTo(j, level[j] + cap[j], t))
+    resetUs, resetNs = later(resetUs, resetNs, timeTo(j, L[j] + P[4 * j - 1], t))
   end
-  return {0, remaining, waitUs, waitNs, resetUs + (t - now), resetNs, now}
+  return reply(0, remaining, waitUs, waitNs, resetUs + (t - now), resetNs)
 end
 
 -- Reserve: the queue's simulation of the core. The request is granted at `due`, when every bucket holds its cost;
@@ -277,16 +281,16 @@ local due = now + dueUs
 local after = {}
 local resetUs, resetNs = 0, 0
 for j = 1, n do
-  after[j] = refill(j, level[j], steps(j, t, due)) + cost * unit[j]
-  resetUs, resetNs = later(resetUs, resetNs, timeTo(j, after[j] + cap[j], due))
+  after[j] = refill(j, L[j], steps(j, t, due)) + cost * P[4 * j - 2]
+  resetUs, resetNs = later(resetUs, resetNs, timeTo(j, after[j] + P[4 * j - 1], due))
 end
 resetUs = resetUs + dueUs -- counted from due above; from now here
 if waitUs > maxWaitUs or (waitUs == maxWaitUs and waitNs > maxWaitNs) or waitUs >= FAR then
-  return {0, 0, waitUs, waitNs, resetUs, resetNs, now}
+  return {10, 0, waitUs, waitNs, resetUs, resetNs, now}
 end
-local result = {2, 0, waitUs, waitNs, resetUs, resetNs, now}
+local result = {12, 0, waitUs, waitNs, resetUs, resetNs, now}
 for j = 1, n do
-  result[6 + 2 * j] = saved[j]
+  result[6 + 2 * j] = S[j]
   result[7 + 2 * j] = store(j, due, after[j])
 end
 return result

@@ -57,7 +57,7 @@ public final class Hammer {
       done.countDown();
       return;
     }
-    limiter.decideInRedis(key, 1).whenComplete((result, failure) -> {
+    limiter.decideInRedis(key, 1, true).whenComplete((result, failure) -> {
       if (failure != null) {
         failures.incrementAndGet();
         done.countDown(); // stop this caller: the test fails on any failure anyway
