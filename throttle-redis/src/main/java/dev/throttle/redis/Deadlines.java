@@ -8,9 +8,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Fails calls that Redis has not answered within one fixed timeout. Every call of a limiter has the same timeout,
- * so deadlines arrive in order: one queue, swept by one task at the earliest deadline, instead of a scheduled task
- * per call (whose cancellation wakes the timer thread once per call, which costs more than the call under load).
- * Thread-safe, lock-free.
+ * so deadlines arrive in order: one queue, swept by one task at the earliest deadline (and at least every
+ * millisecond while calls are pending, so that answered calls do not pile up under a long timeout), instead of a
+ * scheduled task per call (whose cancellation wakes the timer thread once per call, which costs more than the call
+ * under load). Thread-safe, lock-free.
  */
 final class Deadlines {
 
@@ -26,6 +27,8 @@ final class Deadlines {
 
   private record Entry(long deadline, CompletableFuture<?> call) {}
 
+  private static final long MAX_SWEEP_INTERVAL_NANOS = 1_000_000;
+
   private final long timeoutNanos;
   private final Scheduler scheduler;
   private final ConcurrentLinkedQueue<Entry> queue = new ConcurrentLinkedQueue<>();
@@ -40,7 +43,7 @@ final class Deadlines {
   void watch(CompletableFuture<?> call) {
     queue.add(new Entry(System.nanoTime() + timeoutNanos, call));
     if (sweepScheduled.compareAndSet(false, true)) {
-      scheduler.schedule(this::sweep, timeoutNanos);
+      scheduler.schedule(this::sweep, Math.min(timeoutNanos, MAX_SWEEP_INTERVAL_NANOS));
     }
   }
 
@@ -57,7 +60,7 @@ final class Deadlines {
     sweepScheduled.set(false);
     head = queue.peek();
     if (head != null && sweepScheduled.compareAndSet(false, true)) {
-      scheduler.schedule(this::sweep, Math.max(0, head.deadline - now));
+      scheduler.schedule(this::sweep, Math.max(0, Math.min(head.deadline - now, MAX_SWEEP_INTERVAL_NANOS)));
     }
   }
 

@@ -31,15 +31,15 @@ import java.util.function.IntFunction;
  * Decisions per second on one Redis server with many concurrent callers, on one hot key and spread over many keys:
  * Throttle's {@code RedisRateLimiter} (one EVALSHA per decision) against Bucket4j's Lettuce backend (read, then
  * compare-and-swap, retried on conflict), and a trivial {@code EVALSHA} through the same client (Lettuce's own
- * ceiling here). The server's ceiling measured by {@code redis-benchmark} is passed in, so that the ratio to it
- * comes from the same run.
+ * ceiling here). The section script {@code scripts/bench.d/40-redis} adds the server's ceiling measured by
+ * {@code redis-benchmark} on the same server, before and after.
  *
  * <p>A caller is a chain of async calls: it asks, waits for the answer, and asks again (a closed loop), so
  * {@code --callers 64} keeps 64 decisions in flight, pipelined on one connection per library.
  *
  * <p>Run by {@code ./scripts/bench 40-redis} (which starts the server and runs redis-benchmark); by hand:
  * {@code java -cp throttle-bench/target/benchmarks.jar dev.throttle.bench.redis.RedisDecisionBench --uri
- * redis://127.0.0.1:6380 --callers 64 --seconds 10 --keys 10000 --ceiling 82000 --ceiling-pipelined 544000}.
+ * redis://127.0.0.1:6380 --callers 64 --seconds 5 --warmup 5 --rounds 5 --keys 10000}.
  */
 public final class RedisDecisionBench {
 
@@ -58,8 +58,6 @@ public final class RedisDecisionBench {
     double seconds = Double.parseDouble(opts.getOrDefault("--seconds", "10"));
     double warmup = Double.parseDouble(opts.getOrDefault("--warmup", "3"));
     int keys = Integer.parseInt(opts.getOrDefault("--keys", "10000"));
-    double ceiling = Double.parseDouble(opts.getOrDefault("--ceiling", "0"));
-    double ceilingPipelined = Double.parseDouble(opts.getOrDefault("--ceiling-pipelined", "0"));
 
     String[] throttleKeys = new String[keys];
     byte[][] bucket4jKeys = new byte[keys][];
@@ -68,26 +66,15 @@ public final class RedisDecisionBench {
       bucket4jKeys[i] = ("bucket4j:user-" + i).getBytes(StandardCharsets.UTF_8);
     }
 
-    Map<String, double[]> results = new LinkedHashMap<>();
-    try (RedisLimits redis = RedisLimits.connect(uri)) {
+    int rounds = Integer.parseInt(opts.getOrDefault("--rounds", "3"));
+    RedisClient client = RedisClient.create(uri);
+    try (RedisLimits redis = RedisLimits.connect(uri);
+        StatefulRedisConnection<byte[], byte[]> connection = client.connect(ByteArrayCodec.INSTANCE)) {
       RedisRateLimiter<String> throttle = redis.limiter(Limit.of(RATE, Duration.ofSeconds(1)))
           .prefix("bench:")
           .timeout(Duration.ofSeconds(2)) // measure Redis, not the failure policy
           .onFailure(FailurePolicy.failClosed())
           .build();
-      run(callers, 0, warmup, i -> throttle.decide(throttleKeys[i], 1), keys); // JIT warm-up, not measured
-      results.put("Throttle", new double[] {
-          run(callers, 1, seconds, i -> throttle.decide(throttleKeys[0], 1)),
-          run(callers, 1, seconds, i -> throttle.decide(throttleKeys[i], 1), keys)});
-      RedisRateLimiter.Stats stats = throttle.stats();
-      if (stats.degraded() > 0) {
-        System.out.println("WARNING: " + stats.degraded() + " Throttle decisions were degraded (timeouts "
-            + stats.timeouts() + ", errors " + stats.errors() + "); its figures are not Redis's");
-      }
-    }
-
-    RedisClient client = RedisClient.create(uri);
-    try (StatefulRedisConnection<byte[], byte[]> connection = client.connect(ByteArrayCodec.INSTANCE)) {
       BucketConfiguration config = BucketConfiguration.builder()
           .addLimit(limit -> limit.capacity(RATE).refillGreedy(RATE, Duration.ofSeconds(1)))
           .build();
@@ -100,44 +87,82 @@ public final class RedisDecisionBench {
       for (int i = 0; i < keys; i++) {
         proxies[i] = buckets.builder().build(bucket4jKeys[i], config);
       }
-      run(callers, 0, warmup, i -> proxies[i].tryConsume(1), keys); // JIT warm-up, not measured
-      results.put("Bucket4j (Lettuce, CAS)", new double[] {
-          run(callers, 1, seconds, i -> proxies[0].tryConsume(1)),
-          run(callers, 1, seconds, i -> proxies[i].tryConsume(1), keys)});
-
       RedisAsyncCommands<byte[], byte[]> async = connection.async();
       String sha = async.scriptLoad("return 1".getBytes(StandardCharsets.US_ASCII)).get(10, TimeUnit.SECONDS);
       byte[][] noKeys = new byte[0][];
-      run(callers, 0, warmup, i -> async.<Long>evalsha(sha, ScriptOutputType.INTEGER, noKeys).toCompletableFuture());
-      double trivial = run(callers, 1, seconds,
-          i -> async.<Long>evalsha(sha, ScriptOutputType.INTEGER, noKeys).toCompletableFuture());
-      results.put("trivial EVALSHA via Lettuce", new double[] {trivial, trivial});
+
+      String[] names = {"Throttle", "Bucket4j (Lettuce, CAS)", "trivial EVALSHA via Lettuce"};
+      IntFunction<CompletableFuture<?>>[][] ops = ops(
+          new IntFunction[] {i -> throttle.decide(throttleKeys[0], 1), i -> throttle.decide(throttleKeys[i], 1)},
+          new IntFunction[] {i -> proxies[0].tryConsume(1), i -> proxies[i].tryConsume(1)},
+          new IntFunction[] {i -> async.<Long>evalsha(sha, ScriptOutputType.INTEGER, noKeys).toCompletableFuture(),
+              i -> async.<Long>evalsha(sha, ScriptOutputType.INTEGER, noKeys).toCompletableFuture()});
+      for (IntFunction<CompletableFuture<?>>[] op : ops) {
+        run(callers, 0, warmup, op[1], keys); // JIT warm-up, not measured
+      }
+      // Rounds alternate the libraries, so that a busy moment of a shared machine does not fall on one of them
+      // only; each figure is the median of its rounds.
+      double[][][] figures = new double[names.length][2][rounds];
+      for (int r = 0; r < rounds; r++) {
+        for (int scenario = 0; scenario < 2; scenario++) {
+          for (int c = 0; c < names.length; c++) {
+            if (c == 2 && scenario == 1) {
+              figures[c][1][r] = figures[c][0][r]; // no key: the same as the hot key
+              continue;
+            }
+            figures[c][scenario][r] = run(callers, 0.5, seconds, ops[c][scenario], scenario == 0 ? 1 : keys);
+          }
+        }
+      }
+      RedisRateLimiter.Stats stats = throttle.stats();
+      if (stats.degraded() > 0) {
+        System.out.println("WARNING: " + stats.degraded() + " Throttle decisions were degraded (timeouts "
+            + stats.timeouts() + ", errors " + stats.errors() + "); its figures are not Redis's");
+      }
+      print(names, figures, callers, seconds, rounds, keys);
     } finally {
       client.shutdown();
     }
+  }
 
-    double[] t = results.get("Throttle");
-    double[] b = results.get("Bucket4j (Lettuce, CAS)");
-    double[] l = results.get("trivial EVALSHA via Lettuce");
-    System.out.printf(Locale.ROOT, "%d concurrent callers, %.0f s per figure (each library warmed up for %.0f s)%n",
-        callers, seconds, warmup);
+  @SafeVarargs
+  private static IntFunction<CompletableFuture<?>>[][] ops(IntFunction<CompletableFuture<?>>[]... ops) {
+    return ops;
+  }
+
+  private static double median(double[] values) {
+    double[] sorted = values.clone();
+    java.util.Arrays.sort(sorted);
+    int n = sorted.length;
+    return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  }
+
+  private static void print(String[] names, double[][][] figures, int callers, double seconds, int rounds, int keys) {
+    System.out.printf(Locale.ROOT, "%d concurrent callers; median of %d rounds of %.0f s, libraries alternating%n",
+        callers, rounds, seconds);
     System.out.printf(Locale.ROOT, "%-32s %14s %14s%n", "decisions per second", "one hot key", keys + " keys");
-    for (Map.Entry<String, double[]> e : results.entrySet()) {
-      System.out.printf(Locale.ROOT, "%-32s %14.0f %14.0f%n", e.getKey(), e.getValue()[0], e.getValue()[1]);
+    double[][] med = new double[names.length][2];
+    for (int c = 0; c < names.length; c++) {
+      med[c][0] = median(figures[c][0]);
+      med[c][1] = median(figures[c][1]);
+      System.out.printf(Locale.ROOT, "%-32s %14.0f %14.0f%n", names[c], med[c][0], med[c][1]);
     }
-    if (ceiling > 0) {
-      System.out.printf(Locale.ROOT, "%-32s %14.0f %14s%n", "redis-benchmark EVALSHA -c " + callers, ceiling, "");
+    System.out.printf(Locale.ROOT, "%-32s %13.1fx %13.1fx%n", "Throttle / Bucket4j", med[0][0] / med[1][0],
+        med[0][1] / med[1][1]);
+    System.out.printf(Locale.ROOT, "%-32s %13.2fx %13.2fx%n", "Throttle / trivial via Lettuce",
+        med[0][0] / med[2][0], med[0][1] / med[2][1]);
+    for (int c = 0; c < 2; c++) {
+      System.out.printf(Locale.ROOT, "rounds, %s: hot %s; %d keys %s%n", names[c], rounded(figures[c][0]), keys,
+          rounded(figures[c][1]));
     }
-    if (ceilingPipelined > 0) {
-      System.out.printf(Locale.ROOT, "%-32s %14.0f %14s%n", "redis-benchmark EVALSHA -P 16", ceilingPipelined, "");
+  }
+
+  private static String rounded(double[] values) {
+    StringBuilder sb = new StringBuilder();
+    for (double v : values) {
+      sb.append(sb.length() == 0 ? "" : " ").append(Math.round(v));
     }
-    System.out.printf(Locale.ROOT, "%-32s %13.1fx %13.1fx%n", "Throttle / Bucket4j", t[0] / b[0], t[1] / b[1]);
-    System.out.printf(Locale.ROOT, "%-32s %13.2fx %13.2fx%n", "Throttle / trivial via Lettuce", t[0] / l[0],
-        t[1] / l[1]);
-    if (ceiling > 0) {
-      System.out.printf(Locale.ROOT, "%-32s %13.2fx %13.2fx%n", "Throttle / redis-benchmark -c " + callers,
-          t[0] / ceiling, t[1] / ceiling);
-    }
+    return sb.toString();
   }
 
   private static double run(int callers, double warmup, double seconds, IntFunction<CompletableFuture<?>> op) {
