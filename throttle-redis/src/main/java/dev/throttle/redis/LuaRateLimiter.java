@@ -124,7 +124,7 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
   @Override
   public CompletableFuture<Reservation> reserve(K key, long cost, Duration maxWait) {
     checkCost(cost);
-    long maxWaitNanos = maxWaitNanos(maxWait);
+    long maxWaitNanos = RateLimiter.maxWaitNanos(maxWait);
     Objects.requireNonNull(key, "key");
     if (shortCircuit != null) {
       Decision refused = shortCircuit.refusal(key, cost, maxWaitNanos);
@@ -373,14 +373,6 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
       throw new IllegalArgumentException("the cost " + cost + " exceeds the burst of the limit '" + limit
           + "' (at most " + limit.maxCost() + " tokens): such a request could never pass");
     }
-  }
-
-  private static long maxWaitNanos(Duration maxWait) {
-    Objects.requireNonNull(maxWait, "maxWait");
-    if (maxWait.isNegative()) {
-      throw new IllegalArgumentException("the maximum wait cannot be negative: " + maxWait);
-    }
-    return saturatedNanos(maxWait);
   }
 
   private static long saturatedNanos(Duration d) {
