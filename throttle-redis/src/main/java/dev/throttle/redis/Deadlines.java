@@ -16,14 +16,20 @@ import java.util.concurrent.atomic.AtomicBoolean;
 final class Deadlines {
 
   /** Shared and without a stack trace: a timeout is an expected outcome here, counted and logged by the limiter. */
-  static final TimeoutException TIMEOUT = new TimeoutException("Redis did not answer in time") {
+  static final TimeoutException TIMEOUT = new RedisTimeoutException();
+
+  private static final class RedisTimeoutException extends TimeoutException {
     private static final long serialVersionUID = 1L;
+
+    RedisTimeoutException() {
+      super("Redis did not answer in time");
+    }
 
     @Override
     public synchronized Throwable fillInStackTrace() {
       return this;
     }
-  };
+  }
 
   private record Entry(long deadline, CompletableFuture<?> call) {}
 

@@ -14,6 +14,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -237,45 +238,59 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
 
   // ---- the round trip ----
 
+  /**
+   * One script call in flight. The first to settle it, the reply or the deadline, wins; the circuit and the counts
+   * hear about it before anyone waiting on the future does (so {@link #stats()} read after a decision includes it).
+   */
+  private final class Call extends CompletableFuture<BucketScript.Result> {
+    private final AtomicBoolean settled = new AtomicBoolean();
+
+    @Override
+    public boolean complete(BucketScript.Result result) {
+      if (!settled.compareAndSet(false, true)) {
+        return false;
+      }
+      circuit.success();
+      fromRedis.increment();
+      return super.complete(result);
+    }
+
+    @Override
+    public boolean completeExceptionally(Throwable e) {
+      if (!settled.compareAndSet(false, true)) {
+        return false;
+      }
+      circuit.failure();
+      return super.completeExceptionally(e);
+    }
+  }
+
   /** One script call, answered within the timeout or failed; a failure is never an exception thrown here. */
   private CompletableFuture<BucketScript.Result> call(byte[][] redisKeys, byte[][] args) {
     if (!circuit.tryPass()) {
       return CIRCUIT_OPEN;
     }
-    CompletableFuture<BucketScript.Result> out = new CompletableFuture<>();
-    // The first to complete it, the reply or the deadline, decides; the circuit hears about it exactly once.
-    out.whenComplete((r, e) -> {
-      if (e == null) {
-        circuit.success();
-        fromRedis.increment();
-      } else {
-        circuit.failure();
-      }
-    });
+    Call out = new Call();
     deadlines.watch(out);
     try {
       redis.eval(redisKeys, args, (reply, e) -> {
         if (e != null) {
-          fail(out, e);
+          out.completeExceptionally(e);
           return;
         }
         BucketScript.Result result;
         try {
           result = script.parse(reply);
         } catch (RuntimeException bad) {
-          fail(out, bad);
+          out.completeExceptionally(bad);
           return;
         }
         out.complete(result);
       });
     } catch (RuntimeException e) {
-      fail(out, e);
+      out.completeExceptionally(e);
     }
     return out;
-  }
-
-  private static void fail(CompletableFuture<BucketScript.Result> call, Throwable e) {
-    call.completeExceptionally(e);
   }
 
   private void giveBack(byte[][] redisKeys, byte[][] before, byte[][] after) {
