@@ -56,14 +56,14 @@ final class LockedBucket {
   }
 
   /** {@link Engine#GRANTED}, {@link Engine#REFUSED}, or {@link Engine#RELOAD} when this bucket was replaced. */
-  int tryTake(long t, long cost) {
+  int tryTake(long cost) {
     List<Entry> ready;
     int result;
     synchronized (this) {
       if (retired) {
         return Engine.RELOAD;
       }
-      t = advance(t);
+      long t = advance(engine.now());
       ready = drain(t);
       result = head == null && takeAll(t, cost) ? Engine.GRANTED : Engine.REFUSED;
       retireIfIdle();
@@ -73,14 +73,14 @@ final class LockedBucket {
   }
 
   /** The decision for {@code cost} now, taking the tokens if allowed; null when this bucket was replaced. */
-  Decision decide(long t, long cost) {
+  Decision decide(long cost) {
     List<Entry> ready;
     Decision decision;
     synchronized (this) {
       if (retired) {
         return null;
       }
-      t = advance(t);
+      long t = advance(engine.now());
       ready = drain(t);
       if (head == null) {
         decision = BucketMath.decide(plan, levels, t, epoch, cost);
@@ -98,14 +98,14 @@ final class LockedBucket {
    * Reserves {@code cost}: ready at once, queued when the wait is at most {@code maxWaitNanos}, or not granted.
    * Null when this bucket was replaced.
    */
-  Reservation reserve(long t, long cost, long maxWaitNanos) {
+  Reservation reserve(long cost, long maxWaitNanos) {
     List<Entry> ready;
     Reservation result;
     synchronized (this) {
       if (retired) {
         return null;
       }
-      t = advance(t);
+      long t = advance(engine.now());
       ready = drain(t);
       if (head == null && BucketMath.allows(plan, levels, t, epoch, cost)) {
         result = new Reservations.Immediate(BucketMath.decide(plan, levels, t, epoch, cost));
