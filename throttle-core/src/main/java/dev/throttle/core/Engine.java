@@ -86,18 +86,7 @@ final class Engine {
 
   void checkCost(long cost) {
     if (cost < 1 || cost > maxCost) {
-      checkCost(plan.limit, cost);
-    }
-  }
-
-  /** Rejects a cost below 1 or above the smallest burst of {@code limit}, naming both. */
-  static void checkCost(Limit limit, long cost) {
-    if (cost < 1) {
-      throw new IllegalArgumentException("the cost must be at least 1 token, got " + cost);
-    }
-    if (cost > limit.maxCost()) {
-      throw new IllegalArgumentException("the cost " + cost + " exceeds the burst of the limit '" + limit
-          + "' (at most " + limit.maxCost() + " tokens): such a request could never pass");
+      plan.limit.checkCost(cost);
     }
   }
 
