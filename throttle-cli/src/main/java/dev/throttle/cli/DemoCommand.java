@@ -1,84 +1,138 @@
 package dev.throttle.cli;
 
-import dev.throttle.core.Limit;
-import dev.throttle.core.RateLimiter;
+import com.fasterxml.jackson.jr.ob.JSON;
+import dev.throttle.client.BatchListener;
+import dev.throttle.client.Demo;
+import dev.throttle.client.Progress;
+import dev.throttle.client.Stats;
 import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.ArrayList;
-import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code throttle demo}: for now, the in-process limiter on its own. The batch-through-an-API demo of the seeds
- * comes with the throttled HTTP client.
+ * {@code throttle demo}: the seeds' problem with no set-up. A mock API allowing N requests per second on a free
+ * loopback port, and a batch through the throttled client at that rate; prints the seeds' summary line and how it
+ * compares with their published results.
  */
 @Command(
     name = "demo",
     mixinStandardHelpOptions = true,
     description = {
-        "Runs a demonstration with no set-up.",
-        "Until the HTTP client lands (the full demo: a mock API and a batch of requests), this shows the in-process "
-            + "limiter: several threads acquire through one limiter and the achieved rate is printed."
+        "Starts a mock API that allows --allotted requests per second (429 with Retry-After beyond that, about 1 s "
+            + "latency) on a free loopback port, runs --requests jobs through the throttled HTTP client at that rate "
+            + "with up to --concurrency in flight, and prints the seeds' summary line. Takes about 16 s at the "
+            + "defaults.",
+        "Throughput = succeeded requests / time from the first request sent to the last response; utilization = "
+            + "throughput / allotted."
     })
 final class DemoCommand implements Callable<Integer> {
 
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--limit", defaultValue = "20/s burst 5", description = "The limit (default: ${DEFAULT-VALUE}).")
-  String limit;
-
-  @Option(names = "--requests", defaultValue = "65", description = "Acquisitions in all (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--requests", defaultValue = "60", description = "Requests in the batch (default: ${DEFAULT-VALUE}).")
   int requests;
 
-  @Option(names = "--threads", defaultValue = "8", description = "Threads acquiring (default: ${DEFAULT-VALUE}).")
-  int threads;
+  @Option(names = "--allotted", defaultValue = "4",
+      description = "Requests per second the mock API allows, burst the same; the client is given this rate "
+          + "(default: ${DEFAULT-VALUE}).")
+  int allotted;
+
+  @Option(names = "--concurrency",
+      description = "Most requests in flight (default: 4 x allotted, 16 at 4/s; by Little's law at least "
+          + "allotted x latency are needed to keep up).")
+  Integer concurrency;
+
+  @Option(names = "--latency", defaultValue = "1s", converter = Durations.class,
+      description = "The mock API's mean latency, spread +-10 %% (default: ${DEFAULT-VALUE}).")
+  Duration latency;
+
+  @Option(names = "--json", description = "Print one JSON object instead of text.")
+  boolean json;
 
   @Override
   public Integer call() throws Exception {
-    Limit parsed;
+    int inFlight = concurrency != null ? concurrency : (int) Math.min(Integer.MAX_VALUE, 4L * Math.max(1, allotted));
+    Demo demo;
     try {
-      parsed = Limit.parse(limit);
+      demo = Demo.of(requests, allotted, inFlight, latency, 0.1);
     } catch (IllegalArgumentException e) {
-      throw new CommandLine.ParameterException(spec.commandLine(), "--limit: " + e.getMessage());
-    }
-    if (requests < 1 || threads < 1) {
-      throw new CommandLine.ParameterException(spec.commandLine(), "--requests and --threads must be at least 1");
+      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
     }
     PrintWriter out = spec.commandLine().getOut();
-    out.printf(Locale.ROOT, "throttle demo: %d acquisitions by %d threads through one limiter of '%s'%n",
-        requests, threads, parsed);
+    PrintWriter err = spec.commandLine().getErr();
+    if (!json) {
+      out.printf(Locale.ROOT, "throttle demo: %d requests to a mock API that allows %d requests/s (burst %d, latency "
+          + "%s +-10 %%), through the throttled client at %d/s with up to %d in flight%n", requests, allotted,
+          allotted, Durations.format(latency), allotted, inFlight);
+      out.flush();
+    }
+    Terminal.ProgressBar bar = Terminal.stderrIsTerminal() ? new Terminal.ProgressBar(err) : null;
+    Demo.Report report = demo.run(new BatchListener<Void>() {
+      @Override
+      public void onProgress(Progress progress) {
+        if (bar != null) {
+          bar.update(progress, false);
+        }
+      }
+    });
+    if (bar != null) {
+      bar.finish();
+    }
+    Stats s = report.stats();
+    if (json) {
+      out.println(JSON.std.asString(toJson(report)));
+    } else {
+      out.println(s.summaryLine());
+      out.printf(Locale.ROOT, "utilization %.1f %% of the allotted %d rps; %d answered 429 by the API; %d failed; "
+          + "%d lost; latency p50 %d ms, p90 %d ms, p99 %d ms, max %d ms%n", 100 * report.utilization(), allotted,
+          report.api429(), s.failed(), report.lost(), s.latencyPercentile(50).toMillis(),
+          s.latencyPercentile(90).toMillis(), s.latencyPercentile(99).toMillis(), s.maxLatency().toMillis());
+      // The seeds' figures as they published them (36 and 60 requests at 4 rps allotted).
+      out.printf(Locale.ROOT, "The seeds' published results at 4 rps allotted: 3.14 rps (78 %%) with a thread per "
+          + "rps, 3.75 rps (94 %%) with a token bucket, a refill thread and a 1/n sleep loop; here %.2f rps (%.1f %%)."
+          + "%n", s.throughput(), 100 * report.utilization());
+    }
     out.flush();
-    RateLimiter limiter = RateLimiter.of(parsed);
-    ExecutorService pool = Executors.newFixedThreadPool(threads);
-    long start = System.nanoTime();
-    List<Future<Long>> done = new ArrayList<>();
-    for (int i = 0; i < requests; i++) {
-      done.add(pool.submit(() -> {
-        limiter.acquire();
-        return System.nanoTime();
-      }));
-    }
-    long last = start;
-    for (Future<Long> f : done) {
-      last = Math.max(last, f.get());
-    }
-    pool.shutdown();
-    double seconds = (last - start) / 1e9;
-    long burst = parsed.maxCost();
-    double ratePerSecond = parsed.bandwidths().get(0).amount() * 1e9 / parsed.bandwidths().get(0).periodNanos();
-    out.printf(Locale.ROOT, "[%d] acquisitions in [%.3f] seconds: the burst of %d at once, then %d at %.2f/s "
-        + "(the limit allows %.2f/s)%n", requests, seconds, Math.min(burst, requests),
-        Math.max(0, requests - burst), seconds > 0 ? (requests - Math.min(burst, requests)) / seconds : 0.0,
-        ratePerSecond);
-    out.println("The full demo (a mock API and a batch of requests through the throttled HTTP client) is not yet "
-        + "available.");
-    return 0;
+    return s.failed() == 0 && report.lost() == 0 ? 0 : 1;
+  }
+
+  private static Map<String, Object> toJson(Demo.Report r) {
+    Stats s = r.stats();
+    Map<String, Object> latency = new LinkedHashMap<>();
+    latency.put("p50", millis(s.latencyPercentile(50)));
+    latency.put("p90", millis(s.latencyPercentile(90)));
+    latency.put("p99", millis(s.latencyPercentile(99)));
+    latency.put("max", millis(s.maxLatency()));
+    latency.put("mean", millis(s.meanLatency()));
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("requests", r.demo().requests());
+    m.put("succeeded", s.succeeded());
+    m.put("failed", s.failed());
+    m.put("lost", r.lost());
+    m.put("api_429", r.api429());
+    m.put("attempts", s.attempts());
+    m.put("elapsed_s", round(s.elapsed().toNanos() / 1e9, 3));
+    m.put("throughput_rps", round(s.throughput(), 3));
+    m.put("allotted_rps", r.demo().allotted());
+    m.put("utilization", round(r.utilization(), 4));
+    m.put("concurrency", r.demo().concurrency());
+    m.put("latency_ms", latency);
+    return m;
+  }
+
+  static double millis(Duration d) {
+    return round(d.toNanos() / 1e6, 1);
+  }
+
+  static double round(double x, int digits) {
+    double f = Math.pow(10, digits);
+    return Math.round(x * f) / f;
   }
 }

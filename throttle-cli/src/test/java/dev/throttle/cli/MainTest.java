@@ -57,14 +57,55 @@ class MainTest {
   }
 
   @Test
-  void anInvalidLimitIsAUsageErrorQuotingIt() {
-    assertThat(Main.execute("demo", "--limit", "10/fortnight")).isEqualTo(2);
-    assertThat(err()).contains("--limit: Invalid limit '10/fortnight': unknown unit 'fortnight'");
+  void helpListsFetchToo() {
+    assertThat(Main.execute("--help")).isZero();
+    assertThat(out()).contains("fetch");
   }
 
   @Test
-  void demoRunsAndReportsTheRate() {
-    assertThat(Main.execute("demo", "--limit", "200/s burst 5", "--requests", "25", "--threads", "4")).isZero();
-    assertThat(out()).contains("[25] acquisitions in [").contains("the burst of 5 at once, then 20 at");
+  void anInvalidLimitIsAUsageErrorQuotingIt() {
+    assertThat(Main.execute("fetch", "--rate", "10/fortnight")).isEqualTo(2);
+    assertThat(err()).contains("--rate: Invalid limit '10/fortnight': unknown unit 'fortnight'");
+  }
+
+  @Test
+  void anInvalidDurationIsAUsageErrorNamingTheFlag() {
+    assertThat(Main.execute("demo", "--latency", "soon")).isEqualTo(2);
+    assertThat(err()).contains("--latency").contains("'soon' is not a duration");
+  }
+
+  @Test
+  void demoSettingsOutOfRangeAreUsageErrors() {
+    assertThat(Main.execute("demo", "--allotted", "0")).isEqualTo(2);
+    assertThat(err()).contains("--allotted must be at least 1 request per second, got 0");
+  }
+
+  @Test
+  void demoRunsAndPrintsTheSeedsSummaryAndTheComparison() {
+    assertThat(Main.execute("demo", "--requests", "60", "--allotted", "40", "--latency", "50ms")).isZero();
+    assertThat(out())
+        .contains("throttle demo: 60 requests to a mock API that allows 40 requests/s")
+        .contains("[60] requests processed in [")
+        .containsPattern("utilization \\d+\\.\\d % of the allotted 40 rps; \\d+ answered 429 by the API; 0 failed; 0 lost")
+        .contains("The seeds' published results at 4 rps allotted: 3.14 rps (78 %)");
+  }
+
+  @Test
+  void demoJsonHasTheFields() throws Exception {
+    assertThat(Main.execute("demo", "--requests", "45", "--allotted", "30", "--latency", "20ms", "--json")).isZero();
+    java.util.Map<String, Object> m = com.fasterxml.jackson.jr.ob.JSON.std.mapFrom(out().strip());
+    assertThat(m).containsKeys("requests", "succeeded", "failed", "lost", "api_429", "elapsed_s", "throughput_rps",
+        "allotted_rps", "utilization", "latency_ms");
+    assertThat(m.get("requests")).isEqualTo(45);
+    assertThat(m.get("succeeded")).isEqualTo(45);
+    // after the burst of 30, 15 more at 30/s: at least half a second
+    assertThat(((Number) m.get("elapsed_s")).doubleValue()).isGreaterThanOrEqualTo(0.5);
+    assertThat(m.get("lost")).isEqualTo(0);
+    assertThat(m.get("allotted_rps")).isEqualTo(30);
+    double throughput = ((Number) m.get("throughput_rps")).doubleValue();
+    assertThat(((Number) m.get("utilization")).doubleValue()).isCloseTo(throughput / 30, org.assertj.core.data.Offset.offset(1e-3));
+    @SuppressWarnings("unchecked")
+    java.util.Map<String, Object> latency = (java.util.Map<String, Object>) m.get("latency_ms");
+    assertThat(latency).containsKeys("p50", "p90", "p99", "max");
   }
 }

@@ -60,6 +60,11 @@ final class BucketRateLimiter implements RateLimiter, Slots<Void> {
   }
 
   @Override
+  public Object find(Void key) {
+    return state;
+  }
+
+  @Override
   public boolean replace(Void key, Object expected, Object update) {
     return STATE.compareAndSet(this, expected, update);
   }

@@ -315,6 +315,11 @@ public final class KeyedRateLimiter<K> {
     }
 
     @Override
+    public Object find(K key) {
+      return states.get(key);
+    }
+
+    @Override
     public boolean replace(K key, Object expected, Object update) {
       return update == null ? states.remove(key, expected) : states.replace(key, expected, update);
     }

@@ -18,6 +18,32 @@ import java.util.concurrent.CompletableFuture;
  */
 public interface Reservation {
 
+  /**
+   * A reservation that was ready at once: its tokens were taken when {@code decision} (allowed) was made. For stores
+   * kept elsewhere (throttle-redis) and for fallbacks, which answer without a queue of their own.
+   *
+   * @throws IllegalArgumentException if {@code decision} is not allowed
+   */
+  static Reservation ready(Decision decision) {
+    if (!decision.isAllowed()) {
+      throw new IllegalArgumentException("a ready reservation needs an allowed decision, got " + decision);
+    }
+    return new Reservations.Immediate(decision);
+  }
+
+  /**
+   * A reservation not granted: nothing was queued or taken; {@code decision} (refused) says how long the wait would
+   * have been. Its {@link #whenReady()} fails with {@link RateLimitExceededException}.
+   *
+   * @throws IllegalArgumentException if {@code decision} is allowed
+   */
+  static Reservation notGranted(Decision decision) {
+    if (decision.isAllowed()) {
+      throw new IllegalArgumentException("a reservation not granted needs a refused decision, got " + decision);
+    }
+    return new Reservations.Refused(decision);
+  }
+
   /** Whether the reservation holds a place (or was ready at once); false when the wait was too long. */
   boolean isGranted();
 

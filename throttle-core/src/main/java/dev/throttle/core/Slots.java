@@ -9,6 +9,9 @@ interface Slots<K> {
   /** The state for {@code key}, created full at time {@code t} if there is none. */
   Object get(K key, long t);
 
+  /** The state for {@code key}, or null if there is none (nothing is created: no clock reading needed). */
+  Object find(K key);
+
   /**
    * Puts {@code update} in place of {@code expected} (or removes the entry when {@code update} is null).
    *

@@ -1,0 +1,225 @@
+package dev.throttle.bench.redis;
+
+import dev.throttle.core.Limit;
+import dev.throttle.redis.FailurePolicy;
+import dev.throttle.redis.RedisLimits;
+import dev.throttle.redis.RedisRateLimiter;
+import io.github.bucket4j.BucketConfiguration;
+import io.github.bucket4j.distributed.AsyncBucketProxy;
+import io.github.bucket4j.distributed.ExpirationAfterWriteStrategy;
+import io.github.bucket4j.distributed.proxy.AsyncProxyManager;
+import io.github.bucket4j.redis.lettuce.Bucket4jLettuce;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.codec.ByteArrayCodec;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.IntFunction;
+
+/**
+ * Decisions per second on one Redis server with many concurrent callers, on one hot key and spread over many keys:
+ * Throttle's {@code RedisRateLimiter} (one EVALSHA per decision) against Bucket4j's Lettuce backend (read, then
+ * compare-and-swap, retried on conflict), and a trivial {@code EVALSHA} through the same client (Lettuce's own
+ * ceiling here). The section script {@code scripts/bench.d/40-redis} adds the server's ceiling measured by
+ * {@code redis-benchmark} on the same server, before and after.
+ *
+ * <p>A caller is a chain of async calls: it asks, waits for the answer, and asks again (a closed loop), so
+ * {@code --callers 64} keeps 64 decisions in flight, pipelined on one connection per library.
+ *
+ * <p>Run by {@code ./scripts/bench 40-redis} (which starts the server and runs redis-benchmark); by hand:
+ * {@code java -cp throttle-bench/target/benchmarks.jar dev.throttle.bench.redis.RedisDecisionBench --uri
+ * redis://127.0.0.1:6380 --callers 64 --seconds 5 --warmup 5 --rounds 5 --keys 10000}.
+ */
+public final class RedisDecisionBench {
+
+  /** Allows every decision: each one writes, which is where compare-and-swap collides. */
+  private static final long RATE = 100_000_000;
+
+  private RedisDecisionBench() {}
+
+  public static void main(String[] args) throws Exception {
+    Map<String, String> opts = new LinkedHashMap<>();
+    for (int i = 0; i + 1 < args.length; i += 2) {
+      opts.put(args[i], args[i + 1]);
+    }
+    String uri = opts.getOrDefault("--uri", "redis://127.0.0.1:6379");
+    int callers = Integer.parseInt(opts.getOrDefault("--callers", "64"));
+    double seconds = Double.parseDouble(opts.getOrDefault("--seconds", "10"));
+    double warmup = Double.parseDouble(opts.getOrDefault("--warmup", "3"));
+    int keys = Integer.parseInt(opts.getOrDefault("--keys", "10000"));
+
+    String[] throttleKeys = new String[keys];
+    byte[][] bucket4jKeys = new byte[keys][];
+    for (int i = 0; i < keys; i++) {
+      throttleKeys[i] = "user-" + i;
+      bucket4jKeys[i] = ("bucket4j:user-" + i).getBytes(StandardCharsets.UTF_8);
+    }
+
+    int rounds = Integer.parseInt(opts.getOrDefault("--rounds", "3"));
+    RedisClient client = RedisClient.create(uri);
+    try (RedisLimits redis = RedisLimits.connect(uri);
+        StatefulRedisConnection<byte[], byte[]> connection = client.connect(ByteArrayCodec.INSTANCE)) {
+      RedisRateLimiter<String> throttle = redis.limiter(Limit.of(RATE, Duration.ofSeconds(1)))
+          .prefix("bench:")
+          .timeout(Duration.ofSeconds(2)) // measure Redis, not the failure policy
+          .onFailure(FailurePolicy.failClosed())
+          .build();
+      BucketConfiguration config = BucketConfiguration.builder()
+          .addLimit(limit -> limit.capacity(RATE).refillGreedy(RATE, Duration.ofSeconds(1)))
+          .build();
+      AsyncProxyManager<byte[]> buckets = Bucket4jLettuce.casBasedBuilder(connection)
+          .expirationAfterWrite(ExpirationAfterWriteStrategy.basedOnTimeForRefillingBucketUpToMax(
+              Duration.ofSeconds(10)))
+          .build()
+          .asAsync();
+      AsyncBucketProxy[] proxies = new AsyncBucketProxy[keys];
+      for (int i = 0; i < keys; i++) {
+        proxies[i] = buckets.builder().build(bucket4jKeys[i], config);
+      }
+      RedisAsyncCommands<byte[], byte[]> async = connection.async();
+      String sha = async.scriptLoad("return 1".getBytes(StandardCharsets.US_ASCII)).get(10, TimeUnit.SECONDS);
+      byte[][] noKeys = new byte[0][];
+
+      String[] names = {"Throttle", "Bucket4j (Lettuce, CAS)", "trivial EVALSHA via Lettuce"};
+      IntFunction<CompletableFuture<?>>[][] ops = ops(
+          new IntFunction[] {i -> throttle.decide(throttleKeys[0], 1), i -> throttle.decide(throttleKeys[i], 1)},
+          new IntFunction[] {i -> proxies[0].tryConsume(1), i -> proxies[i].tryConsume(1)},
+          new IntFunction[] {i -> async.<Long>evalsha(sha, ScriptOutputType.INTEGER, noKeys).toCompletableFuture(),
+              i -> async.<Long>evalsha(sha, ScriptOutputType.INTEGER, noKeys).toCompletableFuture()});
+      for (IntFunction<CompletableFuture<?>>[] op : ops) {
+        run(callers, 0, warmup, op[1], keys); // JIT warm-up, not measured
+      }
+      // Rounds alternate the libraries, so that a busy moment of a shared machine does not fall on one of them
+      // only; each figure is the median of its rounds.
+      double[][][] figures = new double[names.length][2][rounds];
+      for (int r = 0; r < rounds; r++) {
+        for (int scenario = 0; scenario < 2; scenario++) {
+          for (int c = 0; c < names.length; c++) {
+            if (c == 2 && scenario == 1) {
+              figures[c][1][r] = figures[c][0][r]; // no key: the same as the hot key
+              continue;
+            }
+            figures[c][scenario][r] = run(callers, 0.5, seconds, ops[c][scenario], scenario == 0 ? 1 : keys);
+          }
+        }
+      }
+      RedisRateLimiter.Stats stats = throttle.stats();
+      if (stats.degraded() > 0) {
+        System.out.println("WARNING: " + stats.degraded() + " Throttle decisions were degraded (timeouts "
+            + stats.timeouts() + ", errors " + stats.errors() + "); its figures are not Redis's");
+      }
+      print(names, figures, callers, seconds, rounds, keys);
+    } finally {
+      client.shutdown();
+    }
+  }
+
+  @SafeVarargs
+  private static IntFunction<CompletableFuture<?>>[][] ops(IntFunction<CompletableFuture<?>>[]... ops) {
+    return ops;
+  }
+
+  private static double median(double[] values) {
+    double[] sorted = values.clone();
+    java.util.Arrays.sort(sorted);
+    int n = sorted.length;
+    return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  }
+
+  private static void print(String[] names, double[][][] figures, int callers, double seconds, int rounds, int keys) {
+    System.out.printf(Locale.ROOT, "%d concurrent callers; median of %d rounds of %.0f s, libraries alternating%n",
+        callers, rounds, seconds);
+    System.out.printf(Locale.ROOT, "%-32s %14s %14s%n", "decisions per second", "one hot key", keys + " keys");
+    double[][] med = new double[names.length][2];
+    for (int c = 0; c < names.length; c++) {
+      med[c][0] = median(figures[c][0]);
+      med[c][1] = median(figures[c][1]);
+      System.out.printf(Locale.ROOT, "%-32s %14.0f %14.0f%n", names[c], med[c][0], med[c][1]);
+    }
+    System.out.printf(Locale.ROOT, "%-32s %13.1fx %13.1fx%n", "Throttle / Bucket4j", med[0][0] / med[1][0],
+        med[0][1] / med[1][1]);
+    System.out.printf(Locale.ROOT, "%-32s %13.2fx %13.2fx%n", "Throttle / trivial via Lettuce",
+        med[0][0] / med[2][0], med[0][1] / med[2][1]);
+    for (int c = 0; c < 2; c++) {
+      System.out.printf(Locale.ROOT, "rounds, %s: hot %s; %d keys %s%n", names[c], rounded(figures[c][0]), keys,
+          rounded(figures[c][1]));
+    }
+  }
+
+  private static String rounded(double[] values) {
+    StringBuilder sb = new StringBuilder();
+    for (double v : values) {
+      sb.append(sb.length() == 0 ? "" : " ").append(Math.round(v));
+    }
+    return sb.toString();
+  }
+
+  private static double run(int callers, double warmup, double seconds, IntFunction<CompletableFuture<?>> op) {
+    return run(callers, warmup, seconds, op, 1);
+  }
+
+  /**
+   * Keeps {@code callers} calls in flight for the warm-up and the measurement; returns completed calls per second
+   * during the measurement. {@code op} gets a key index drawn uniformly below {@code keys}.
+   */
+  private static double run(int callers, double warmup, double seconds, IntFunction<CompletableFuture<?>> op,
+      int keys) {
+    long start = System.nanoTime();
+    long measureFrom = start + (long) (warmup * 1e9);
+    long measureTo = measureFrom + (long) (seconds * 1e9);
+    LongAdder measured = new LongAdder();
+    AtomicLong failures = new AtomicLong();
+    CountDownLatch done = new CountDownLatch(callers);
+    for (int c = 0; c < callers; c++) {
+      ask(op, keys, measureFrom, measureTo, measured, failures, done);
+    }
+    try {
+      if (!done.await((long) (warmup + seconds) + 60, TimeUnit.SECONDS)) {
+        throw new IllegalStateException("callers did not finish");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+    if (failures.get() > 0) {
+      System.out.println("WARNING: " + failures.get() + " calls failed");
+    }
+    return measured.sum() / seconds;
+  }
+
+  private static void ask(IntFunction<CompletableFuture<?>> op, int keys, long from, long to, LongAdder measured,
+      AtomicLong failures, CountDownLatch done) {
+    long now = System.nanoTime();
+    if (now - to >= 0) {
+      done.countDown();
+      return;
+    }
+    int key = keys == 1 ? 0 : ThreadLocalRandom.current().nextInt(keys);
+    CompletableFuture<?> call = op.apply(key);
+    java.util.function.BiConsumer<Object, Throwable> next = (v, e) -> {
+      long end = System.nanoTime();
+      if (e != null) {
+        failures.incrementAndGet();
+      } else if (end - from >= 0 && end - to < 0) {
+        measured.increment();
+      }
+      ask(op, keys, from, to, measured, failures, done);
+    };
+    if (call.isDone()) {
+      call.whenCompleteAsync(next); // answered at once: continue on another thread, not deeper in this stack
+    } else {
+      call.whenComplete(next);
+    }
+  }
+}

@@ -1,0 +1,619 @@
+package dev.throttle.client;
+
+import dev.throttle.core.Clock;
+import dev.throttle.core.Limit;
+import dev.throttle.core.ConcurrencyLimiter;
+import dev.throttle.core.ConcurrencyLimiter.Permit;
+import dev.throttle.core.RateLimiter;
+import dev.throttle.core.Scheduler;
+import dev.throttle.core.Throttle;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.random.RandomGenerator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@link ThrottledHttpClient}.
+ *
+ * <h2>How slots meet calls</h2>
+ *
+ * Slots are not taken <em>for</em> a call: each call that becomes ready to send asks the throttle for one slot
+ * (permit, then rate), and whichever slot comes first goes to the call at the head of the queues (retries, then new
+ * calls). So a retry does not wait behind the slots already requested by calls sent after it, and cancelling a
+ * queued call only has to give back one request for a slot, any one. The invariant that keeps every call moving:
+ * requests for a slot (pending in the throttle, or scheduled for the end of a pause) are never fewer than the calls
+ * queued; a slot that finds no call is released at once.
+ *
+ * <h2>Threads</h2>
+ *
+ * Everything here runs on the client's executor (daemon threads), never on the core's scheduler thread, which only
+ * completes futures: its wake-ups must stay short, and a send may block briefly (name resolution).
+ */
+final class DefaultThrottledHttpClient implements ThrottledHttpClient {
+
+  private static final Logger log = LoggerFactory.getLogger(ThrottledHttpClient.class);
+  private static final AtomicInteger CLIENTS = new AtomicInteger();
+
+  private enum State {
+    QUEUED, // waiting for a slot
+    WAITING, // waiting to retry
+    STARTING, // holding a slot, waiting for the adaptive rate
+    IN_FLIGHT,
+    DONE
+  }
+
+  private final Limit limit;
+  private final Throttle throttle; // on the limit with the jitter margin, in thousandths of a request
+  private final long cost;
+  private final AdaptiveRate adaptive; // null unless adaptive
+  private final double configuredRate;
+  private final RetryPolicy policy;
+  private final Clock clock;
+  private final Scheduler scheduler;
+  private final java.time.Clock wallClock;
+  private final RandomGenerator random; // null: ThreadLocalRandom
+  private final ExecutorService pool;
+  private final Executor executor; // the pool, dropping tasks after close
+  private final HttpClient http;
+  private final boolean ownsHttp;
+
+  private final Object lock = new Object();
+  private final ArrayDeque<CallImpl<?>> retryQueue = new ArrayDeque<>();
+  private final ArrayDeque<CallImpl<?>> newQueue = new ArrayDeque<>();
+  private final ArrayDeque<CompletableFuture<Permit>> slotRequests = new ArrayDeque<>();
+  private final Set<DelayedSlot> delayedSlots = new HashSet<>();
+  private final Set<CallImpl<?>> active = new LinkedHashSet<>();
+  private boolean closed;
+  private boolean paused;
+  private long pausedUntil;
+
+  DefaultThrottledHttpClient(ThrottledHttpClient.Builder b) {
+    this.clock = b.clock;
+    this.scheduler = b.scheduler;
+    this.wallClock = b.wallClock;
+    this.random = b.random;
+    this.policy = b.retryPolicy;
+    this.limit = b.limit;
+    JitterMargin margin = JitterMargin.of(b.limit, b.jitterMargin);
+    this.cost = margin.cost();
+    RateLimiter rate = RateLimiter.builder(margin.limit()).clock(clock).scheduler(scheduler).build();
+    this.throttle = Throttle.of(rate, ConcurrencyLimiter.of(b.maxInFlight));
+    this.configuredRate = AdaptiveRate.perSecond(b.limit);
+    this.adaptive = b.adaptive ? new AdaptiveRate(configuredRate, clock, scheduler) : null;
+    int id = CLIENTS.incrementAndGet();
+    AtomicInteger threads = new AtomicInteger();
+    this.pool = Executors.newCachedThreadPool(r -> {
+      Thread t = new Thread(r, "throttle-client-" + id + "-" + threads.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
+    this.executor = task -> {
+      try {
+        pool.execute(task);
+      } catch (RejectedExecutionException closedAlready) {
+        // After close every call has ended; a late completion has nothing left to do.
+      }
+    };
+    if (b.httpClient != null) {
+      this.http = b.httpClient;
+      this.ownsHttp = false;
+    } else {
+      HttpClient.Builder hb = HttpClient.newBuilder()
+          .executor(pool)
+          .followRedirects(HttpClient.Redirect.NORMAL)
+          .connectTimeout(b.connectTimeout);
+      if (b.version != null) {
+        hb.version(b.version);
+      }
+      this.http = hb.build();
+      this.ownsHttp = true;
+    }
+  }
+
+  @Override
+  public <T> Call<T> send(HttpRequest request, HttpResponse.BodyHandler<T> handler) {
+    Objects.requireNonNull(request, "request");
+    Objects.requireNonNull(handler, "handler");
+    CallImpl<T> call = new CallImpl<>(request, handler);
+    synchronized (lock) {
+      if (closed) {
+        throw new IllegalStateException("the client is closed: " + request.method() + " " + request.uri()
+            + " was not sent");
+      }
+      active.add(call);
+      newQueue.addLast(call);
+    }
+    requestSlot();
+    return call;
+  }
+
+  @Override
+  public Limit limit() {
+    return limit;
+  }
+
+  @Override
+  public int maxInFlight() {
+    return throttle.concurrency().maxInFlight();
+  }
+
+  @Override
+  public int inFlight() {
+    return throttle.concurrency().inFlight();
+  }
+
+  @Override
+  public double currentRate() {
+    return adaptive == null ? configuredRate : adaptive.rate();
+  }
+
+  @Override
+  public int activeCalls() {
+    synchronized (lock) {
+      return active.size();
+    }
+  }
+
+  // ---- slots ----
+
+  private void requestSlot() {
+    CompletableFuture<Permit> slot = throttle.acquireAsync(cost);
+    synchronized (lock) {
+      if (!closed) {
+        slotRequests.addLast(slot);
+        slot.whenCompleteAsync((permit, error) -> onSlot(slot, permit, error), executor);
+        return;
+      }
+    }
+    discard(slot);
+  }
+
+  /** One more request for a slot, at the end of a pause. Called with the lock held. */
+  private void requestSlotLater(long delayNanos) {
+    DelayedSlot d = new DelayedSlot();
+    delayedSlots.add(d);
+    d.handle = scheduler.schedule(() -> executor.execute(() -> {
+      synchronized (lock) {
+        if (!delayedSlots.remove(d)) {
+          return; // given back
+        }
+      }
+      requestSlot();
+    }), delayNanos);
+  }
+
+  /** Gives back one request for a slot, because a queued call left. Called with the lock held. */
+  private CompletableFuture<Permit> dropOneSlotRequest() {
+    if (!delayedSlots.isEmpty()) {
+      DelayedSlot d = delayedSlots.iterator().next();
+      delayedSlots.remove(d);
+      d.handle.cancel();
+      return null;
+    }
+    return slotRequests.pollLast(); // the newest: the older ones keep their places
+  }
+
+  private static void discard(CompletableFuture<Permit> slot) {
+    if (slot != null && !slot.cancel(false) && !slot.isCompletedExceptionally()) {
+      slot.join().close(); // it came at the same moment: give it back
+    }
+  }
+
+  private void onSlot(CompletableFuture<Permit> slot, Permit permit, Throwable error) {
+    CallImpl<?> call;
+    synchronized (lock) {
+      slotRequests.remove(slot);
+      if (error != null) {
+        if (!(error instanceof CancellationException) && !closed) {
+          // Not expected from the core; keep the invariant rather than strand a call.
+          log.error("waiting for a slot failed; asking again", error);
+          executor.execute(this::requestSlot);
+        }
+        return;
+      }
+      if (closed) {
+        call = null;
+      } else {
+        call = retryQueue.isEmpty() ? newQueue.pollFirst() : retryQueue.pollFirst();
+        if (call != null) {
+          call.state = State.STARTING;
+        }
+      }
+    }
+    if (call == null) {
+      permit.close();
+      return;
+    }
+    start(call, permit);
+  }
+
+  private <T> void start(CallImpl<T> call, Permit permit) {
+    if (adaptive == null) {
+      dispatch(call, permit);
+      return;
+    }
+    CompletableFuture<Void> pace = adaptive.acquire();
+    call.stage = pace;
+    pace.whenCompleteAsync((ignored, error) -> {
+      if (error != null) {
+        permit.close(); // the call was cancelled while waiting
+      } else {
+        dispatch(call, permit);
+      }
+    }, executor);
+    if (call.isDone()) {
+      pace.cancel(false);
+    }
+  }
+
+  private <T> void dispatch(CallImpl<T> call, Permit permit) {
+    synchronized (lock) {
+      if (call.done) {
+        permit.close();
+        return;
+      }
+      long now = clock.nanoTime();
+      if (paused && now - pausedUntil < 0) {
+        // The server asked everyone to wait: back to the head of the line, and a slot after the pause.
+        call.state = State.QUEUED;
+        retryQueue.addFirst(call);
+        requestSlotLater(pausedUntil - now);
+        permit.close();
+        return;
+      }
+      if (log.isTraceEnabled()) {
+        log.trace("{} {}: attempt {} sent at {} us", call.request.method(), call.request.uri(), call.attempts + 1,
+            now / 1000);
+      }
+      call.state = State.IN_FLIGHT;
+      call.attempts++;
+      call.lastSent = now;
+      if (!call.sent) {
+        call.sent = true;
+        call.firstSent = now;
+      }
+    }
+    CompletableFuture<HttpResponse<T>> exchange;
+    try {
+      exchange = http.sendAsync(call.request, call.handler);
+    } catch (RuntimeException e) {
+      exchange = CompletableFuture.failedFuture(e);
+    }
+    call.stage = exchange;
+    exchange.whenCompleteAsync((response, error) -> onResponse(call, permit, response, error), executor);
+    if (call.isDone()) {
+      exchange.cancel(true);
+    }
+  }
+
+  // ---- responses ----
+
+  private <T> void onResponse(CallImpl<T> call, Permit permit, HttpResponse<T> response, Throwable error) {
+    long now = clock.nanoTime();
+    HttpRequest request = call.request;
+    int status = response == null ? 0 : response.statusCode();
+    boolean retriedStatus = response != null && policy.retriesStatus(status);
+    ServerWait asked = retriedStatus ? ServerWait.parse(response.headers(), wallClock.instant()) : null;
+    boolean honoured = asked != null && asked.waitTime().isPresent()
+        && asked.waitTime().get().compareTo(policy.maxServerWait()) <= 0;
+    if (honoured) {
+      // Before the permit goes back: the next call must already see the pause.
+      pause(now + asked.waitTime().get().toNanos());
+    }
+    permit.close();
+    synchronized (lock) {
+      if (call.done) {
+        return; // cancelled in flight
+      }
+      call.end = now;
+    }
+    if (error != null) {
+      Throwable cause = unwrap(error);
+      boolean timeout = cause instanceof HttpTimeoutException;
+      boolean refused = neverSent(cause);
+      String what = describe(cause, request);
+      boolean retry = cause instanceof IOException && policy.retriesError(timeout, refused, request.method());
+      if (retry && call.attempts < policy.maxAttempts()) {
+        long wait = policy.backoff(call.attempts, random());
+        log.debug("{} {}: {} (attempt {}); retrying in {} ms", request.method(), request.uri(), what, call.attempts,
+            wait / 1_000_000);
+        retryLater(call, wait);
+      } else {
+        finish(call, Outcome.Status.FAILED, null,
+            retry ? what + " (gave up after " + call.attempts + " attempts)" : what);
+      }
+      return;
+    }
+    if (status >= 200 && status < 300) {
+      if (adaptive != null) {
+        adaptive.onSuccess();
+      }
+      finish(call, Outcome.Status.SUCCEEDED, response, null);
+      return;
+    }
+    if (!retriedStatus) {
+      finish(call, Outcome.Status.FAILED, response, "HTTP " + status);
+      return;
+    }
+    if (status == 429 && adaptive != null) {
+      adaptive.onRateLimited(call.lastSent);
+    }
+    for (String problem : asked.problems()) {
+      log.warn("{} {}: HTTP {} with an unreadable header, ignored: {}", request.method(), request.uri(), status,
+          problem);
+    }
+    if (call.attempts >= policy.maxAttempts()) {
+      finish(call, Outcome.Status.FAILED, response, "HTTP " + status + " (gave up after " + call.attempts
+          + " attempts)");
+      return;
+    }
+    if (asked.waitTime().isPresent() && !honoured) {
+      String why = "HTTP " + status + ": the server asked to wait " + seconds(asked.waitTime().get()) + " ("
+          + asked.source() + "), more than the maximum " + seconds(policy.maxServerWait());
+      log.warn("{} {}: {}; not retried", request.method(), request.uri(), why);
+      finish(call, Outcome.Status.FAILED, response, why);
+      return;
+    }
+    long nanos;
+    if (honoured) {
+      nanos = asked.waitTime().get().toNanos();
+      log.debug("{} {}: HTTP {}, {}; retrying in {} ms", request.method(), request.uri(), status, asked.source(),
+          nanos / 1_000_000);
+    } else {
+      nanos = policy.backoff(call.attempts, random());
+      log.debug("{} {}: HTTP {} without a wait; retrying in {} ms", request.method(), request.uri(), status,
+          nanos / 1_000_000);
+    }
+    retryLater(call, nanos);
+  }
+
+  private void pause(long until) {
+    synchronized (lock) {
+      if (!paused || until - pausedUntil > 0) {
+        paused = true;
+        pausedUntil = until;
+      }
+    }
+  }
+
+  private void retryLater(CallImpl<?> call, long delayNanos) {
+    synchronized (lock) {
+      if (call.done) {
+        return;
+      }
+      call.state = State.WAITING;
+      call.timer = scheduler.schedule(() -> executor.execute(() -> requeue(call)), delayNanos);
+    }
+  }
+
+  private void requeue(CallImpl<?> call) {
+    synchronized (lock) {
+      if (call.done || call.state != State.WAITING) {
+        return;
+      }
+      call.state = State.QUEUED;
+      retryQueue.addLast(call);
+    }
+    requestSlot();
+  }
+
+  private <T> void finish(CallImpl<T> call, Outcome.Status status, HttpResponse<T> response, String error) {
+    Outcome<T> outcome;
+    synchronized (lock) {
+      if (call.done) {
+        return;
+      }
+      call.done = true;
+      call.state = State.DONE;
+      active.remove(call);
+      outcome = new Outcome<>(status, response, call.attempts, error, call.sent, call.firstSent, call.lastSent,
+          call.end);
+    }
+    call.result.complete(outcome);
+  }
+
+  private <T> boolean cancel(CallImpl<T> call) {
+    CompletableFuture<?> stage = null;
+    CompletableFuture<Permit> slot = null;
+    Outcome<T> outcome;
+    synchronized (lock) {
+      if (call.done) {
+        return false;
+      }
+      switch (call.state) {
+        case QUEUED:
+          if (retryQueue.remove(call) || newQueue.remove(call)) {
+            slot = dropOneSlotRequest();
+          }
+          break;
+        case WAITING:
+          call.timer.cancel();
+          break;
+        case STARTING:
+        case IN_FLIGHT:
+          stage = call.stage; // null if not yet set: the sender checks isDone() after setting it
+          call.end = clock.nanoTime();
+          break;
+        default:
+          break;
+      }
+      call.done = true;
+      call.state = State.DONE;
+      active.remove(call);
+      outcome = new Outcome<>(Outcome.Status.CANCELLED, null, call.attempts, "cancelled", call.sent, call.firstSent,
+          call.lastSent, call.end);
+    }
+    discard(slot);
+    if (stage != null) {
+      stage.cancel(true);
+    }
+    call.result.complete(outcome);
+    return true;
+  }
+
+  @Override
+  public void close() {
+    List<CallImpl<?>> calls;
+    List<CompletableFuture<Permit>> slots;
+    synchronized (lock) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      calls = new ArrayList<>(active);
+      slots = new ArrayList<>(slotRequests);
+      slotRequests.clear();
+      for (DelayedSlot d : delayedSlots) {
+        d.handle.cancel();
+      }
+      delayedSlots.clear();
+    }
+    for (CompletableFuture<Permit> slot : slots) {
+      discard(slot);
+    }
+    for (CallImpl<?> call : calls) {
+      cancel(call);
+    }
+    pool.shutdown();
+    if (ownsHttp && http instanceof AutoCloseable) {
+      try {
+        ((AutoCloseable) http).close(); // Java 21+; on 17 its selector thread ends when it is collected
+      } catch (Exception e) {
+        log.debug("closing the HTTP client failed", e);
+      }
+    }
+    if (!Thread.currentThread().getName().startsWith("throttle-client-")) {
+      try {
+        if (!pool.awaitTermination(5, TimeUnit.SECONDS)) {
+          log.warn("the client's threads did not end within 5 s of close()");
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  // ---- helpers ----
+
+  private RandomGenerator random() {
+    return random != null ? random : ThreadLocalRandom.current();
+  }
+
+  private static Throwable unwrap(Throwable error) {
+    Throwable e = error;
+    while ((e instanceof CompletionException || e instanceof ExecutionException) && e.getCause() != null) {
+      e = e.getCause();
+    }
+    return e;
+  }
+
+  /** The connection failed (refused, or the connect timed out): the request cannot have reached the server. */
+  private static boolean neverSent(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof ConnectException || t instanceof HttpConnectTimeoutException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static String describe(Throwable cause, HttpRequest request) {
+    if (cause instanceof HttpConnectTimeoutException) {
+      return "connect timed out";
+    }
+    if (cause instanceof HttpTimeoutException) {
+      return request.timeout().map(t -> "timed out after " + seconds(t)).orElse("timed out");
+    }
+    if (neverSent(cause)) {
+      return "connection refused";
+    }
+    String message = cause.getMessage();
+    String kind = cause instanceof IOException ? "connection error" : "request failed";
+    return kind + ": " + cause.getClass().getSimpleName() + (message == null ? "" : " " + message);
+  }
+
+  private static String seconds(Duration d) {
+    long ms = d.toMillis();
+    return ms % 1000 == 0 ? ms / 1000 + " s" : String.format(java.util.Locale.ROOT, "%.3f s", ms / 1000.0);
+  }
+
+  @Override
+  public String toString() {
+    synchronized (lock) {
+      return "ThrottledHttpClient[" + throttle + (adaptive == null ? "" : ", " + adaptive) + ", " + active.size()
+          + " active" + (closed ? ", closed" : "") + "]";
+    }
+  }
+
+  /** A request for a slot scheduled for the end of a pause. */
+  private static final class DelayedSlot {
+    Scheduler.Cancellable handle;
+  }
+
+  /** One call; its mutable fields are guarded by the client's lock, except the volatile stage. */
+  private final class CallImpl<T> implements Call<T> {
+    final HttpRequest request;
+    final HttpResponse.BodyHandler<T> handler;
+    final CompletableFuture<Outcome<T>> result = new CompletableFuture<>();
+    State state = State.QUEUED;
+    boolean done;
+    int attempts;
+    boolean sent;
+    long firstSent;
+    long lastSent;
+    long end;
+    Scheduler.Cancellable timer;
+    volatile CompletableFuture<?> stage;
+
+    CallImpl(HttpRequest request, HttpResponse.BodyHandler<T> handler) {
+      this.request = request;
+      this.handler = handler;
+    }
+
+    boolean isDone() {
+      synchronized (lock) {
+        return done;
+      }
+    }
+
+    @Override
+    public CompletableFuture<Outcome<T>> outcome() {
+      return result.copy();
+    }
+
+    @Override
+    public boolean cancel() {
+      return DefaultThrottledHttpClient.this.cancel(this);
+    }
+
+    @Override
+    public String toString() {
+      return "Call[" + request.method() + " " + request.uri() + "]";
+    }
+  }
+}

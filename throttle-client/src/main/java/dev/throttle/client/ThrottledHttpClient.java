@@ -1,0 +1,188 @@
+package dev.throttle.client;
+
+import dev.throttle.core.Clock;
+import dev.throttle.core.Limit;
+import dev.throttle.core.Scheduler;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.random.RandomGenerator;
+
+/**
+ * A {@link HttpClient} kept within a rate limit and a number in flight, that retries what the server asks to retry.
+ *
+ * <pre>{@code
+ * try (ThrottledHttpClient client = ThrottledHttpClient.builder(Limit.parse("4/s")).maxInFlight(16).build()) {
+ *   Outcome<String> o = client.send(request, BodyHandlers.ofString()).outcome().join();
+ * }
+ * }</pre>
+ *
+ * <h2>What a send does</h2>
+ *
+ * <ol>
+ *   <li>Waits for an in-flight permit, then for a rate slot (the core's {@link dev.throttle.core.Throttle}; the permit first, so that
+ *       the moments requests start obey the rate). Slots are handed to waiting calls in order, retries first.
+ *   <li>In adaptive mode, waits for the adaptive rate too (AIMD: halved on a {@code 429}, back up by a twentieth of
+ *       the configured rate per second without one; the configured limit stays the ceiling).
+ *   <li>Sends. A 2xx ends the call. A status the {@link RetryPolicy} retries ({@code 429}, {@code 503}) waits what
+ *       the server asked ({@code Retry-After}, {@code RateLimit}, {@code X-RateLimit-Reset}), measured from the
+ *       response, and meanwhile <em>no</em> call of this client is sent (the server spoke for all of them); without
+ *       a valid header, backoff with full jitter for that call alone. Connection errors and timeouts per the
+ *       policy. Then the call queues again, ahead of calls not yet sent, until its attempts run out.
+ *   <li>A malformed header ({@code Retry-After: soon}, a negative number) is logged as a warning and ignored; a
+ *       server wait beyond {@link RetryPolicy#maxServerWait()} ends the call (FAILED) with a warning rather than
+ *       retrying sooner than asked.
+ * </ol>
+ *
+ * <p>Every call ends with exactly one {@link Outcome}, also when the client is {@linkplain #close() closed}
+ * (CANCELLED). Thread-safe. The client's threads are daemon threads named {@code throttle-client-N}; they end at
+ * {@link #close()}, which also closes the {@link HttpClient} when the client built it and it can be closed (Java 21+;
+ * on Java 17 its selector thread ends when it is garbage-collected).
+ */
+public interface ThrottledHttpClient extends AutoCloseable {
+
+  /** A builder for a client that sends at most {@code limit} (the text grammar: {@code 4/s}, {@code 100/s burst 20}). */
+  static Builder builder(Limit limit) {
+    return new Builder(limit);
+  }
+
+  /**
+   * Sends {@code request} through the throttle, with retries.
+   *
+   * @throws IllegalStateException if the client is closed
+   */
+  <T> Call<T> send(HttpRequest request, HttpResponse.BodyHandler<T> handler);
+
+  /** The limit sends are kept within (with the jitter margin below it, see {@link Builder#jitterMargin}). */
+  Limit limit();
+
+  /** The most requests in flight at once. */
+  int maxInFlight();
+
+  /** Requests in flight now (holding a permit: waiting for a rate slot, or sent and not yet answered). */
+  int inFlight();
+
+  /** The rate sends go at now, in requests per second: the adaptive rate, or the configured one. */
+  double currentRate();
+
+  /** Calls not yet ended. */
+  int activeCalls();
+
+  /**
+   * Ends every call not yet ended (CANCELLED: waits stop, exchanges in flight are aborted) and stops the client's
+   * threads. Idempotent; {@link #send} fails afterwards.
+   */
+  @Override
+  void close();
+
+  /** Configures a {@link ThrottledHttpClient}. Every setter validates its value at once. */
+  final class Builder {
+    final Limit limit;
+    int maxInFlight = 16;
+    RetryPolicy retryPolicy = RetryPolicy.defaults();
+    boolean adaptive;
+    HttpClient httpClient;
+    HttpClient.Version version;
+    Duration connectTimeout = Duration.ofSeconds(10);
+    Duration jitterMargin = Duration.ofMillis(20);
+    Clock clock = Clock.system();
+    Scheduler scheduler = Scheduler.shared();
+    java.time.Clock wallClock = java.time.Clock.systemUTC();
+    RandomGenerator random;
+
+    private Builder(Limit limit) {
+      this.limit = Objects.requireNonNull(limit, "limit");
+    }
+
+    /** At most this many requests in flight (default 16). */
+    public Builder maxInFlight(int max) {
+      if (max < 1) {
+        throw new IllegalArgumentException("the number in flight must be at least 1, got " + max);
+      }
+      this.maxInFlight = max;
+      return this;
+    }
+
+    public Builder retryPolicy(RetryPolicy policy) {
+      this.retryPolicy = Objects.requireNonNull(policy, "policy");
+      return this;
+    }
+
+    /** Adaptive mode (AIMD), for a server whose limit is unknown; the limit given is then the ceiling. */
+    public Builder adaptive(boolean adaptive) {
+      this.adaptive = adaptive;
+      return this;
+    }
+
+    /**
+     * The {@link HttpClient} to send with; by default one is built (following redirects, {@link #connectTimeout}).
+     * A client given here is not closed by {@link ThrottledHttpClient#close()}, and its threads are its own.
+     */
+    public Builder httpClient(HttpClient client) {
+      this.httpClient = Objects.requireNonNull(client, "client");
+      return this;
+    }
+
+    /** The HTTP version of the built {@link HttpClient} (its default, HTTP/2 when possible, if not set). */
+    public Builder version(HttpClient.Version version) {
+      this.version = Objects.requireNonNull(version, "version");
+      return this;
+    }
+
+    /** The connect timeout of the built {@link HttpClient} (default 10 s). */
+    public Builder connectTimeout(Duration timeout) {
+      Objects.requireNonNull(timeout, "timeout");
+      if (timeout.isNegative() || timeout.isZero()) {
+        throw new IllegalArgumentException("the connect timeout must be positive, got " + timeout);
+      }
+      this.connectTimeout = timeout;
+      return this;
+    }
+
+    /**
+     * How unevenly requests may travel to the server without arriving above its limit (default 20 ms; 0 to send at
+     * exactly the limit). The client keeps its bucket emptier than the limit by the requests the rate refills in
+     * this time, which costs this much once per burst. Why: the first requests of a burst open connections and
+     * reach the server later than the next ones, so a client at exactly the server's limit gets a 429 a few
+     * requests later.
+     */
+    public Builder jitterMargin(Duration margin) {
+      Objects.requireNonNull(margin, "margin");
+      if (margin.isNegative() || margin.compareTo(Duration.ofSeconds(1)) > 0) {
+        throw new IllegalArgumentException("the jitter margin must be between 0 and 1 s, got " + margin);
+      }
+      this.jitterMargin = margin;
+      return this;
+    }
+
+    /** The clock for the throttle and for latencies ({@link Clock#system()} by default). */
+    public Builder clock(Clock clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /** Where waits (throttle, retries) are scheduled ({@link Scheduler#shared()} by default). */
+    public Builder scheduler(Scheduler scheduler) {
+      this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+      return this;
+    }
+
+    /** The wall clock HTTP-dates are compared with when a response has no {@code Date} header. */
+    public Builder wallClock(java.time.Clock wallClock) {
+      this.wallClock = Objects.requireNonNull(wallClock, "wallClock");
+      return this;
+    }
+
+    /** The source of backoff jitter (a seeded one makes waits repeatable in tests). */
+    public Builder random(RandomGenerator random) {
+      this.random = Objects.requireNonNull(random, "random");
+      return this;
+    }
+
+    public ThrottledHttpClient build() {
+      return new DefaultThrottledHttpClient(this);
+    }
+  }
+}

@@ -1,0 +1,282 @@
+package dev.throttle.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletionException;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The behaviour every {@link RateLimitStore} shares, whether it keeps its buckets in this process
+ * ({@link KeyedRateLimiter#asStore()}, see {@code InProcessStoreContractTest}) or elsewhere (throttle-redis runs the
+ * same tests against Redis). One specification, several backends, as Bucket4j's {@code BucketType} does.
+ *
+ * <p>A subclass creates stores whose time is the given {@link ManualClock} (which is also their scheduler for
+ * reservations). The clock stays on whole microseconds whenever a store is asked, because Redis counts time in
+ * microseconds; waits are still checked to the nanosecond.
+ *
+ * <p>One difference between backends is declared rather than hidden: see
+ * {@link #cancellingReturnsTokensPastLaterReservations()}.
+ */
+public abstract class RateLimitStoreContract {
+
+  /** Starts near the end of the {@code long} range: nothing may depend on absolute clock values. */
+  protected final ManualClock clock = new ManualClock(Long.MAX_VALUE - 3_000_000_000L);
+
+  /** A new, empty store for {@code limit} on {@code clock}. */
+  protected abstract RateLimitStore<String> newStore(Limit limit, ManualClock clock);
+
+  /**
+   * Whether cancelling a reservation that has later reservations behind it gives its tokens back to the queue (the
+   * reservations behind move up). True in process, where the queue is one object. A store that hands each
+   * reservation its time at once (Redis, where the waiters are in other processes) cannot move the others up, so it
+   * keeps those tokens spent; the limit then holds with room to spare.
+   */
+  protected boolean cancellingReturnsTokensPastLaterReservations() {
+    return true;
+  }
+
+  private RateLimitStore<String> store(String limit) {
+    return newStore(Limit.parse(limit), clock);
+  }
+
+  private static Decision decide(RateLimitStore<String> store, String key, long cost) {
+    return store.decide(key, cost).join();
+  }
+
+  private static Reservation reserve(RateLimitStore<String> store, String key, long cost, Duration maxWait) {
+    return store.reserve(key, cost, maxWait).join();
+  }
+
+  private void advanceMicros(long micros) {
+    clock.advanceNanos(micros * 1000);
+  }
+
+  private static Duration ms(long millis) {
+    return Duration.ofMillis(millis);
+  }
+
+  @Test
+  void followsTheSharedVectorTable() {
+    for (Vectors.Scenario scenario : Vectors.load()) {
+      RateLimitStore<String> store = store(scenario.limit());
+      long now = 0;
+      for (Vectors.Request r : scenario.requests()) {
+        clock.advanceNanos(r.t() - now);
+        now = r.t();
+        assertThat(decide(store, "vectors", r.cost()))
+            .as("%s, line %d: %d tokens at %d ns", scenario.limit(), r.line(), r.cost(), r.t())
+            .isEqualTo(r.expected());
+      }
+    }
+  }
+
+  @Test
+  void refusesWhenTheBurstIsSpentAndAllowsAfterTheWait() {
+    RateLimitStore<String> store = store("10/s burst 5");
+    for (int left = 4; left >= 0; left--) {
+      assertThat(decide(store, "k", 1)).isEqualTo(Decision.allowed(left, 100_000_000L * (5 - left)));
+    }
+    Decision refused = decide(store, "k", 1);
+    assertThat(refused).isEqualTo(Decision.refused(0, 100_000_000, 500_000_000));
+    advanceMicros(99_999);
+    assertThat(decide(store, "k", 1)).isEqualTo(Decision.refused(0, 1_000, 400_001_000));
+    advanceMicros(1);
+    assertThat(decide(store, "k", 1)).isEqualTo(Decision.allowed(0, 500_000_000));
+  }
+
+  @Test
+  void eachKeyHasItsOwnBucket() {
+    RateLimitStore<String> store = store("1/s burst 2");
+    assertThat(decide(store, "alice", 2).isAllowed()).isTrue();
+    assertThat(decide(store, "alice", 1).isAllowed()).isFalse();
+    assertThat(decide(store, "bob", 2)).isEqualTo(Decision.allowed(0, 2_000_000_000L));
+    assertThat(decide(store, "bob", 1).isAllowed()).isFalse();
+  }
+
+  @Test
+  void severalLimitsTakeFromAllOrNone() {
+    // A refusal by the per-second bucket must not charge the hourly one, or the grants at 1 s and 2 s would fail.
+    RateLimitStore<String> store = store("1/s burst 1 and 1/h burst 3");
+    assertThat(decide(store, "k", 1)).isEqualTo(Decision.allowed(0, 3_600_000_000_000L));
+    assertThat(decide(store, "k", 1)).isEqualTo(Decision.refused(0, 1_000_000_000, 3_600_000_000_000L));
+    assertThat(decide(store, "k", 1).isAllowed()).isFalse();
+    advanceMicros(1_000_000);
+    assertThat(decide(store, "k", 1).isAllowed()).isTrue();
+    advanceMicros(1_000_000);
+    assertThat(decide(store, "k", 1).isAllowed()).isTrue();
+    advanceMicros(1_000_000);
+    Decision third = decide(store, "k", 1);
+    assertThat(third.isAllowed()).isFalse();
+    assertThat(third.waitTime()).isEqualTo(Duration.ofSeconds(3597));
+  }
+
+  @Test
+  void costsOutsideOneToTheBurstFailAtOnceNamingTheCost() {
+    RateLimitStore<String> store = store("10/s burst 5 and 100/min");
+    for (long bad : new long[] {0, -1, 6, Long.MAX_VALUE}) {
+      assertThatThrownBy(() -> store.decide("k", bad))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining(Long.toString(bad));
+      assertThatThrownBy(() -> store.reserve("k", bad, ms(10)))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining(Long.toString(bad));
+    }
+    assertThatThrownBy(() -> store.decide("k", 6)).hasMessageContaining("at most 5");
+    assertThatThrownBy(() -> store.reserve("k", 1, Duration.ofMillis(-1)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("negative");
+    assertThat(decide(store, "k", 5).isAllowed()).as("nothing was taken by the bad calls").isTrue();
+  }
+
+  @Test
+  void aReservationIsReadyAtOnceWhenTheTokensAreThere() {
+    RateLimitStore<String> store = store("10/s burst 5");
+    Reservation r = reserve(store, "k", 2, Duration.ZERO);
+    assertThat(r.isGranted()).isTrue();
+    assertThat(r.isReady()).isTrue();
+    assertThat(r.delayNanos()).isZero();
+    assertThat(r.decision()).isEqualTo(Decision.allowed(3, 200_000_000));
+    assertThat(r.whenReady()).isCompleted();
+    assertThat(r.cancel()).as("its tokens are spent").isFalse();
+    assertThat(decide(store, "k", 3)).isEqualTo(Decision.allowed(0, 500_000_000));
+  }
+
+  @Test
+  void reservationsWaitTheirTurnInOrder() {
+    RateLimitStore<String> store = store("10/s burst 1");
+    Timeline timeline = new Timeline(clock);
+    assertThat(decide(store, "k", 1).isAllowed()).isTrue();
+    Reservation a = reserve(store, "k", 1, Duration.ofSeconds(1));
+    Reservation b = reserve(store, "k", 1, Duration.ofSeconds(1));
+    assertThat(a.isGranted()).isTrue();
+    assertThat(a.delay()).isEqualTo(ms(100));
+    assertThat(a.decision()).isEqualTo(Decision.refused(0, 100_000_000, 200_000_000));
+    assertThat(b.delay()).isEqualTo(ms(200));
+    a.whenReady().thenRun(() -> timeline.record("A ready"));
+    b.whenReady().thenRun(() -> timeline.record("B ready"));
+    assertThat(a.isReady()).isFalse();
+    // Only the wait: while others wait, the in-process store reports the reset as if this request were queued too.
+    Decision behind = decide(store, "k", 1);
+    assertThat(behind.isAllowed()).as("nobody overtakes the waiters").isFalse();
+    assertThat(behind.waitTime()).isEqualTo(ms(300));
+    advanceMicros(99_999);
+    timeline.assertEvents();
+    advanceMicros(100_001);
+    timeline.assertEvents("A ready at 0.100000000", "B ready at 0.200000000");
+    assertThat(a.isReady()).isTrue();
+    assertThat(b.isReady()).isTrue();
+    assertThat(decide(store, "k", 1)).isEqualTo(Decision.refused(0, 100_000_000, 100_000_000));
+  }
+
+  @Test
+  void aSmallRequestDoesNotOvertakeALargeOne() {
+    RateLimitStore<String> store = store("10/s burst 5");
+    assertThat(decide(store, "k", 5).isAllowed()).isTrue();
+    Reservation large = reserve(store, "k", 5, Duration.ofSeconds(1));
+    assertThat(large.delay()).isEqualTo(ms(500));
+    advanceMicros(100_000); // one token is back, but it belongs to the large request
+    assertThat(decide(store, "k", 1).waitTime()).isEqualTo(ms(500));
+    Reservation small = reserve(store, "k", 1, Duration.ofSeconds(1));
+    assertThat(small.delay()).isEqualTo(ms(500));
+    advanceMicros(400_000);
+    assertThat(large.isReady()).isTrue();
+    assertThat(small.isReady()).isFalse();
+    advanceMicros(100_000);
+    assertThat(small.isReady()).isTrue();
+  }
+
+  @Test
+  void aReservationBeyondTheMaximumWaitIsNotGrantedAndTakesNothing() {
+    RateLimitStore<String> store = store("10/s burst 1");
+    assertThat(decide(store, "k", 1).isAllowed()).isTrue();
+    Reservation r = reserve(store, "k", 1, ms(50));
+    assertThat(r.isGranted()).isFalse();
+    assertThat(r.isReady()).isFalse();
+    assertThat(r.decision().waitTime()).isEqualTo(ms(100));
+    assertThat(r.whenReady()).isCompletedExceptionally();
+    assertThatThrownBy(() -> r.whenReady().join()).isInstanceOf(CompletionException.class)
+        .hasCauseInstanceOf(RateLimitExceededException.class);
+    assertThat(r.cancel()).isFalse();
+    assertThat(reserve(store, "k", 1, ms(100)).delay()).as("the refused reservation took nothing")
+        .isEqualTo(ms(100));
+  }
+
+  @Test
+  void aCancelledReservationReturnsItsTokens() {
+    RateLimitStore<String> store = store("10/s burst 1");
+    assertThat(decide(store, "k", 1).isAllowed()).isTrue();
+    Reservation r = reserve(store, "k", 1, Duration.ofSeconds(1));
+    assertThat(r.delay()).isEqualTo(ms(100));
+    assertThat(r.cancel()).isTrue();
+    assertThat(r.cancel()).as("only once").isFalse();
+    assertThat(r.whenReady()).isCancelled();
+    assertThat(decide(store, "k", 1)).isEqualTo(Decision.refused(0, 100_000_000, 100_000_000));
+    advanceMicros(100_000);
+    assertThat(r.isReady()).isFalse();
+    assertThat(decide(store, "k", 1)).isEqualTo(Decision.allowed(0, 100_000_000));
+  }
+
+  @Test
+  void cancellingTheFutureCancelsTheReservation() {
+    RateLimitStore<String> store = store("10/s burst 1");
+    assertThat(decide(store, "k", 1).isAllowed()).isTrue();
+    Reservation r = reserve(store, "k", 1, Duration.ofSeconds(1));
+    assertThat(r.whenReady().cancel(false)).isTrue();
+    assertThat(reserve(store, "k", 1, Duration.ofSeconds(1)).delay()).isEqualTo(ms(100));
+  }
+
+  @Test
+  void aReadyReservationCannotBeCancelled() {
+    RateLimitStore<String> store = store("10/s burst 1");
+    assertThat(decide(store, "k", 1).isAllowed()).isTrue();
+    Reservation r = reserve(store, "k", 1, Duration.ofSeconds(1));
+    advanceMicros(100_000);
+    assertThat(r.isReady()).isTrue();
+    assertThat(r.cancel()).isFalse();
+    assertThat(decide(store, "k", 1).waitTime()).as("its tokens are spent").isEqualTo(ms(100));
+  }
+
+  @Test
+  void cancellingAReservationWithOthersBehindIt() {
+    RateLimitStore<String> store = store("10/s burst 1");
+    Timeline timeline = new Timeline(clock);
+    assertThat(decide(store, "k", 1).isAllowed()).isTrue();
+    Reservation a = reserve(store, "k", 1, Duration.ofSeconds(1));
+    Reservation b = reserve(store, "k", 1, Duration.ofSeconds(1));
+    b.whenReady().thenRun(() -> timeline.record("B ready"));
+    assertThat(a.cancel()).isTrue();
+    advanceMicros(300_000);
+    if (cancellingReturnsTokensPastLaterReservations()) {
+      timeline.assertEvents("B ready at 0.100000000");
+    } else {
+      timeline.assertEvents("B ready at 0.200000000");
+    }
+    assertThat(decide(store, "k", 1).isAllowed()).isTrue();
+  }
+
+  @Test
+  void agreesWithTheExactFractionModelOnRandomRequests() {
+    Props.forAll("store agrees with the reference model", 25, r -> {
+      Limit limit = Props.limit(r, 0.2, 100_000);
+      RateLimitStore<String> store = newStore(limit, clock);
+      ReferenceBucket reference = new ReferenceBucket(limit);
+      long t = 0;
+      for (int i = 0; i < 30; i++) {
+        long step = wholeMicros(r, Props.step(r, limit));
+        clock.advanceNanos(step);
+        t += step;
+        long cost = Props.cost(r, limit);
+        assertThat(decide(store, "k", cost)).as("%s: %d tokens at %d ns", limit, cost, t)
+            .isEqualTo(reference.decide(t, cost));
+      }
+    });
+  }
+
+  private static long wholeMicros(SplittableRandom r, long nanos) {
+    long capped = Math.min(nanos, 400L * 86_400_000_000_000L); // the reference model is slow beyond a year
+    return (capped + r.nextLong(0, 1000)) / 1000 * 1000;
+  }
+}

@@ -1,0 +1,149 @@
+package dev.throttle.http;
+
+import dev.throttle.core.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.function.Consumer;
+
+/**
+ * Server-side throttling, framework-neutral: rules, keys, stores and the responses they lead to, with no server types
+ * in it. An adapter (the Servlet filter, the gateway) turns its request into a {@link RequestView}, calls
+ * {@link #admit}, and carries out the {@link Verdict}: pass the request on with the rate-limit headers, or answer
+ * with the status, headers and problem body given.
+ *
+ * <pre>{@code
+ * HttpThrottle throttle = HttpThrottle.builder()
+ *     .rule(Rule.builder("api").path("/api").limit("100/s burst 20")
+ *         .key(KeyResolver.header("X-API-Key").orElse(KeyResolver.ip()))
+ *         .delay(Duration.ofSeconds(2)).build())
+ *     .build();
+ * }</pre>
+ *
+ * <h2>Waiting without a thread, and giving up</h2>
+ *
+ * In delay mode a request beyond the limit takes a place in its key's queue ({@code RateLimitStore.reserve}) and its
+ * verdict completes when its turn comes. Until then no thread is held. The place is given up, and its tokens
+ * returned, when the adapter {@linkplain Admission#cancel cancels} (the client went away; the adapter's timeout) and
+ * when the throttle is {@linkplain #close() closed}.
+ *
+ * <h2>Shutting down</h2>
+ *
+ * {@link #close()} answers every request still waiting with {@code 503} and {@code Retry-After}, at once and in the
+ * calling thread, and answers every later request a rule covers the same way. Call it at the start of the application's shutdown,
+ * while connections are still open, so that the answers reach the clients.
+ *
+ * <p>Thread-safe.
+ */
+public interface HttpThrottle extends AutoCloseable {
+
+  /** A builder. */
+  static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Admits one request: finds the first rule covering it, its key and cost, and asks the rule's store. Never throws
+   * for anything the request carries: missing or invalid keys, failing stores and bugs in configured functions all
+   * become verdicts.
+   */
+  Admission admit(RequestView request);
+
+  /** The rules, in the order they are tried. */
+  List<Rule> rules();
+
+  /** Requests admitted and not yet decided: waiting their turn, or waiting for the store to answer. */
+  int waiting();
+
+  /** Whether {@link #close()} was called. */
+  boolean isClosed();
+
+  /**
+   * Shuts down: every request still waiting gets {@code 503} with {@code Retry-After} (its place given up and its
+   * tokens returned) before this returns, and every later request a rule covers gets {@code 503} at once (requests
+   * no rule covers still pass). Idempotent.
+   */
+  @Override
+  void close();
+
+  /** Configures an {@link HttpThrottle}. */
+  final class Builder {
+    final List<Rule> rules = new ArrayList<>();
+    final List<String> ruleTexts = new ArrayList<>();
+    TrustedProxies proxies = TrustedProxies.none();
+    StoreFactory stores = StoreFactory.inMemory();
+    boolean legacyHeaders = true;
+    Clock clock = Clock.system();
+    Consumer<Verdict> listener = v -> {};
+
+    private Builder() {}
+
+    /** Adds a rule; rules are tried in the order added. */
+    public Builder rule(Rule rule) {
+      rules.add(Objects.requireNonNull(rule, "rule"));
+      ruleTexts.add(null);
+      return this;
+    }
+
+    /**
+     * Adds rules in the text form ({@link Rule#parseAll}), read when {@link #build()} is called, with {@code ip}
+     * keys resolved through {@link #trustedProxies}.
+     */
+    public Builder rules(String text) {
+      rules.add(null);
+      ruleTexts.add(Objects.requireNonNull(text, "text"));
+      return this;
+    }
+
+    /** The proxies whose forwarding headers {@code ip} keys of rules given as text believe (default: none). */
+    public Builder trustedProxies(TrustedProxies proxies) {
+      this.proxies = Objects.requireNonNull(proxies, "proxies");
+      return this;
+    }
+
+    /** Where rules without a store of their own keep their buckets (default: in memory). */
+    public Builder stores(StoreFactory stores) {
+      this.stores = Objects.requireNonNull(stores, "stores");
+      return this;
+    }
+
+    /** Whether to send {@code X-RateLimit-Limit}, {@code -Remaining} and {@code -Reset} too (default true). */
+    public Builder legacyHeaders(boolean legacyHeaders) {
+      this.legacyHeaders = legacyHeaders;
+      return this;
+    }
+
+    /** The clock for waiting times reported in verdicts (default: the system's). */
+    public Builder clock(Clock clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /**
+     * Called with every verdict, once, in the thread that decided it and before the adapter acts on it (for metrics
+     * and logs; keep it fast). An exception it throws is logged and ignored.
+     */
+    public Builder onVerdict(Consumer<Verdict> listener) {
+      this.listener = Objects.requireNonNull(listener, "listener");
+      return this;
+    }
+
+    /**
+     * The throttle, with a store for each rule.
+     *
+     * @throws IllegalArgumentException naming the rule: invalid rule text, two rules with one name, a store that
+     *     cannot be made; or when there is no rule at all
+     */
+    public HttpThrottle build() {
+      List<Rule> all = new ArrayList<>();
+      for (int i = 0; i < rules.size(); i++) {
+        if (rules.get(i) != null) {
+          all.add(rules.get(i));
+        } else {
+          all.addAll(Rule.parseAll(ruleTexts.get(i), proxies));
+        }
+      }
+      return new DefaultHttpThrottle(this, all);
+    }
+  }
+}

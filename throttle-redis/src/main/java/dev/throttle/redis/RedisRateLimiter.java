@@ -1,0 +1,248 @@
+package dev.throttle.redis;
+
+import dev.throttle.core.Clock;
+import dev.throttle.core.Decision;
+import dev.throttle.core.Limit;
+import dev.throttle.core.RateLimitStore;
+import dev.throttle.core.RateLimiter;
+import dev.throttle.core.Reservation;
+import dev.throttle.core.Scheduler;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
+
+/**
+ * One {@link Limit} per key, shared by every process that uses the same Redis, prefix and limit: the distributed
+ * twin of {@code KeyedRateLimiter}, and a {@link RateLimitStore} for the server side and the gateway.
+ *
+ * <pre>{@code
+ * RedisRateLimiter<String> perUser = redis.limiter(Limit.parse("10/s burst 5"))
+ *     .timeout(Duration.ofMillis(5))
+ *     .onFailure(FailurePolicy.localShare(4))   // 4 servers: each keeps a quarter when Redis is away
+ *     .build();
+ * perUser.decide(userId, 1).thenAccept(d -> ...);   // async: one round trip
+ * if (perUser.tryAcquire(userId, 1)) { ... }         // blocking, at most the timeout
+ * RateLimiter global = perUser.forKey("global");     // the core's interface, for one key
+ * }</pre>
+ *
+ * <h2>How it decides</h2>
+ *
+ * Every decision is one {@code EVALSHA} of one Lua script that runs the core's bucket math exactly (in integers
+ * below 2^53; see {@code bucket.lua}) on all the buckets of the limit at once, all or nothing: one round trip, atomic,
+ * no retries, on Redis's clock ({@code TIME}), so the clocks of the servers do not matter. Concurrent calls are
+ * pipelined on one connection. Each bucket is one key with a TTL of its time to full. The numbers of a
+ * {@link Decision} are the core's, to the nanosecond (Redis's clock counts microseconds).
+ *
+ * <h2>Waiting</h2>
+ *
+ * {@link #reserve} asks Redis for a place: when the wait is at most {@code maxWait} the tokens are counted in Redis at
+ * once, as of the moment the reservation will be ready, so the waiters of all processes are served first come, first
+ * served, and nobody overtakes them; the wait itself is one scheduled task here. Cancelling a waiting reservation
+ * gives its tokens back when no later reservation was made on the key; otherwise they stay spent (the waiters in
+ * other processes cannot be moved up), and the limit holds with room to spare. With several limits combined, a
+ * reservation is counted as of its due time rounded up to the microsecond.
+ *
+ * <h2>When Redis is away</h2>
+ *
+ * A call that Redis does not answer within the {@linkplain Builder#timeout(Duration) timeout} (default 5 ms), or
+ * answers with an error, is answered by the {@link FailurePolicy} (default {@link FailurePolicy#failClosed()}),
+ * counted in {@link #stats()} and logged. After {@linkplain Builder#circuit(int, Duration) some failures in a row}
+ * the limiter stops asking Redis for a while and answers by the policy at once, then probes Redis with one call
+ * and returns to it when it answers. No call waits longer than the timeout, and no exception other than
+ * {@link IllegalArgumentException} for bad arguments (thrown at once) reaches the caller.
+ *
+ * <p>Futures complete in Lettuce's I/O thread or the timeout's thread: use the {@code ...Async} methods of
+ * {@link CompletableFuture} for slow work. Thread-safe.
+ */
+public interface RedisRateLimiter<K> extends RateLimitStore<K> {
+
+  /**
+   * The decision for {@code cost} tokens now, taking them if allowed.
+   *
+   * @throws IllegalArgumentException (at once) if {@code cost} is below 1 or above the limit's burst
+   */
+  @Override
+  CompletableFuture<Decision> decide(K key, long cost);
+
+  /**
+   * Reserves {@code cost} tokens: ready now, granted with a wait of at most {@code maxWait}, or not granted.
+   *
+   * @throws IllegalArgumentException (at once) if {@code cost} is below 1 or above the limit's burst, or
+   *     {@code maxWait} is negative
+   */
+  @Override
+  CompletableFuture<Reservation> reserve(K key, long cost, Duration maxWait);
+
+  /** Whether {@code cost} tokens were taken for {@code key}; async. */
+  default CompletableFuture<Boolean> tryAcquireAsync(K key, long cost) {
+    return decide(key, cost).thenApply(Decision::isAllowed);
+  }
+
+  /** Takes {@code cost} tokens for {@code key} if they are there now; blocks for the round trip (at most the timeout). */
+  default boolean tryAcquire(K key, long cost) {
+    return decide(key, cost).join().isAllowed();
+  }
+
+  /**
+   * A future completed when {@code cost} tokens have been taken for {@code key}, waiting as long as needed, first
+   * come first served. Cancelling it before it completes cancels the reservation. Fails with
+   * {@link dev.throttle.core.RateLimitExceededException} only when the failure policy refuses.
+   */
+  CompletableFuture<Void> acquireAsync(K key, long cost);
+
+  /**
+   * Takes {@code cost} tokens for {@code key}, waiting as long as needed.
+   *
+   * @throws InterruptedException if interrupted while waiting (the reservation is then cancelled)
+   * @throws dev.throttle.core.RateLimitExceededException if the failure policy refused
+   */
+  void acquire(K key, long cost) throws InterruptedException;
+
+  /**
+   * This limiter for one key, as the core's {@link RateLimiter}: a limit shared by every process (for example one
+   * global limit on calls to a partner's API). Its methods block for the round trip (at most the timeout).
+   */
+  RateLimiter forKey(K key);
+
+  /** Counts of decisions so far. */
+  Stats stats();
+
+  /**
+   * Counts of a limiter's decisions since it was built.
+   *
+   * @param fromRedis decisions and reservations that Redis answered
+   * @param degraded answered by the failure policy instead (the sum of the next three)
+   * @param timeouts degraded because Redis did not answer within the timeout
+   * @param errors degraded because the connection was down or Redis answered with an error
+   * @param circuitOpen degraded without asking Redis, while the circuit was open
+   * @param shortCircuited refused locally by the short-circuit, without a round trip
+   * @param circuitIsOpen whether the circuit is open now
+   */
+  record Stats(long fromRedis, long degraded, long timeouts, long errors, long circuitOpen, long shortCircuited,
+      boolean circuitIsOpen) {}
+
+  /** Configures a {@link RedisRateLimiter}; from {@link RedisLimits#limiter(Limit)}. */
+  final class Builder<K> {
+    final RedisLimits redis;
+    final Limit limit;
+    final Function<? super K, byte[]> encoder;
+    String prefix = "throttle:";
+    Duration timeout = Duration.ofMillis(5);
+    FailurePolicy failurePolicy = FailurePolicy.failClosed();
+    int circuitFailures = 5;
+    Duration circuitOpen = Duration.ofSeconds(1);
+    boolean shortCircuit;
+    Clock clock;
+    Scheduler scheduler = Scheduler.shared();
+
+    Builder(RedisLimits redis, Limit limit, Function<? super K, byte[]> encoder) {
+      this.redis = Objects.requireNonNull(redis, "redis");
+      this.limit = Objects.requireNonNull(limit, "limit");
+      this.encoder = encoder;
+    }
+
+    private Builder(Builder<?> from, Function<? super K, byte[]> encoder) {
+      this(from.redis, from.limit, encoder);
+      this.prefix = from.prefix;
+      this.timeout = from.timeout;
+      this.failurePolicy = from.failurePolicy;
+      this.circuitFailures = from.circuitFailures;
+      this.circuitOpen = from.circuitOpen;
+      this.shortCircuit = from.shortCircuit;
+      this.clock = from.clock;
+      this.scheduler = from.scheduler;
+    }
+
+    static byte[] utf8(String key) {
+      return key.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Keys of another type, turned into bytes by {@code encoder} (any bytes; longer than 64 they are hashed).
+     * Two keys that encode to the same bytes share a bucket.
+     */
+    public <K2> Builder<K2> keys(Function<? super K2, byte[]> encoder) {
+      return new Builder<>(this, Objects.requireNonNull(encoder, "encoder"));
+    }
+
+    /**
+     * The start of every Redis key of this limiter (default {@code throttle:}); limiters with the same prefix and
+     * limit share their buckets. No braces: the caller key is the Cluster hash tag.
+     */
+    public Builder<K> prefix(String prefix) {
+      this.prefix = Keys.checkPrefix(prefix);
+      return this;
+    }
+
+    /** How long to wait for Redis before answering by the failure policy; default 5 ms. */
+    public Builder<K> timeout(Duration timeout) {
+      Objects.requireNonNull(timeout, "timeout");
+      if (timeout.isNegative() || timeout.isZero()) {
+        throw new IllegalArgumentException("the timeout must be positive, got " + timeout);
+      }
+      this.timeout = timeout;
+      return this;
+    }
+
+    /** What to answer when Redis cannot; {@link FailurePolicy#failClosed()} by default. */
+    public Builder<K> onFailure(FailurePolicy policy) {
+      this.failurePolicy = Objects.requireNonNull(policy, "policy");
+      return this;
+    }
+
+    /**
+     * Opens the circuit after {@code failures} failed calls in a row, and keeps it open for {@code openFor} before
+     * probing Redis again; default 5 failures, 1 second. A fail-closed refusal announces {@code openFor} as its wait.
+     */
+    public Builder<K> circuit(int failures, Duration openFor) {
+      if (failures < 1) {
+        throw new IllegalArgumentException("the circuit needs at least 1 failure to open, got " + failures);
+      }
+      Objects.requireNonNull(openFor, "openFor");
+      if (openFor.isNegative() || openFor.isZero()) {
+        throw new IllegalArgumentException("the circuit's open time must be positive, got " + openFor);
+      }
+      this.circuitFailures = failures;
+      this.circuitOpen = openFor;
+      return this;
+    }
+
+    /**
+     * Opt-in: a key that Redis refused with a wait is refused locally until then (for that cost or more), with the
+     * same decision counted down, without a round trip. Saves Redis from clients that retry at once. A reservation
+     * cancelled elsewhere may free tokens a little earlier than this process knows.
+     */
+    public Builder<K> localShortCircuit(boolean enabled) {
+      this.shortCircuit = enabled;
+      return this;
+    }
+
+    /**
+     * For tests and simulations: decide on this clock instead of Redis {@code TIME} (microseconds since the limiter
+     * was built), and wait on {@link #scheduler(Scheduler)}. Every process must then use the same clock; keys expire
+     * no sooner than an hour, since Redis expires them on its own clock.
+     */
+    public Builder<K> clock(Clock clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /** Where waiting reservations become ready; {@link Scheduler#shared()} by default. */
+    public Builder<K> scheduler(Scheduler scheduler) {
+      this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+      return this;
+    }
+
+    /**
+     * The limiter.
+     *
+     * @throws IllegalArgumentException if the limit cannot be counted exactly on Redis (the message names the
+     *     bucket and the largest burst that fits), or the local fallback's share of it is invalid
+     */
+    public RedisRateLimiter<K> build() {
+      return new LuaRateLimiter<>(this);
+    }
+  }
+}

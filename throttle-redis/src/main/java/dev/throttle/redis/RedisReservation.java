@@ -1,0 +1,73 @@
+package dev.throttle.redis;
+
+import dev.throttle.core.Decision;
+import dev.throttle.core.Scheduler;
+import dev.throttle.core.WaitingReservation;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A reservation that Redis granted with a wait: its tokens are already counted there (the key's state is written
+ * as of its due time), so here it only waits, with one task on the scheduler. It is its own future, as in the core.
+ *
+ * <p>Cancelling it before it is ready gives its tokens back in Redis if no later reservation was made on the key
+ * (the script checks that the key still holds what this reservation wrote); otherwise they stay spent.
+ */
+final class RedisReservation extends WaitingReservation {
+
+  private static final int WAITING = 0;
+  private static final int READY = 1;
+  private static final int CANCELLED = 2;
+
+  private final AtomicInteger state = new AtomicInteger(WAITING);
+  private final Decision decision;
+  private final Runnable giveBack;
+  private volatile Scheduler.Cancellable wakeup;
+
+  RedisReservation(Decision decision, Runnable giveBack) {
+    super(decision.waitNanos(), decision.resetNanos());
+    this.decision = decision;
+    this.giveBack = giveBack;
+  }
+
+  /** Schedules the moment it becomes ready; called once, before it is handed out. */
+  RedisReservation start(Scheduler scheduler) {
+    wakeup = scheduler.schedule(this::ready, decision.waitNanos());
+    return this;
+  }
+
+  private void ready() {
+    if (state.compareAndSet(WAITING, READY)) {
+      makeReady();
+    }
+  }
+
+  @Override
+  public Decision decision() {
+    return decision;
+  }
+
+  @Override
+  public boolean isReady() {
+    return state.get() == READY;
+  }
+
+  @Override
+  protected boolean giveUp() {
+    if (!state.compareAndSet(WAITING, CANCELLED)) {
+      return false;
+    }
+    Scheduler.Cancellable w = wakeup;
+    if (w != null) {
+      w.cancel();
+    }
+    giveBack.run();
+    return true;
+  }
+
+  @Override
+  public String toString() {
+    int s = state.get();
+    return "RedisReservation[" + (s == WAITING ? "waiting" : s == READY ? "ready" : "cancelled") + ", delay "
+        + decision.waitNanos() + " ns]";
+  }
+}

@@ -1,0 +1,2 @@
+/** Distributed limits on Redis. */
+package dev.throttle.redis;
