@@ -3,8 +3,12 @@ package dev.throttle.http;
 import java.time.Duration;
 import java.util.Locale;
 
-/** Durations in configuration text: a whole number and a unit, {@code 500ms}, {@code 2s}, {@code 1min}, {@code 1h}. */
-final class Durations {
+/**
+ * Durations in configuration text: a whole number and a unit, {@code 500ms}, {@code 2s}, {@code 1min}, {@code 1h}.
+ * The rules' {@code max-wait} uses it, and so do the adapters' own settings (the gateway's timeouts), so that every
+ * duration in a configuration reads the same way.
+ */
+public final class Durations {
 
   private Durations() {}
 
@@ -13,7 +17,7 @@ final class Durations {
    *
    * @throws IllegalArgumentException naming {@code what}, quoting the text and showing the form
    */
-  static Duration parse(String what, String text) {
+  public static Duration parse(String what, String text) {
     String t = text.strip().toLowerCase(Locale.ROOT);
     if (t.equals("0")) {
       return Duration.ZERO;
@@ -47,7 +51,7 @@ final class Durations {
   }
 
   /** The shortest text {@link #parse} reads back to {@code d} (whole milliseconds; finer parts are dropped). */
-  static String format(Duration d) {
+  public static String format(Duration d) {
     long ms = d.toMillis();
     if (ms == 0) {
       return "0";
