@@ -43,7 +43,6 @@ final class YamlConfig {
     Node root;
     try {
       LoaderOptions options = new LoaderOptions();
-      options.setAllowDuplicateKeys(false);
       options.setMaxAliasesForCollections(10);
       root = new Yaml(options).compose(new StringReader(yaml));
     } catch (MarkedYAMLException e) {
@@ -258,7 +257,11 @@ final class YamlConfig {
         throw error(t.getKeyNode(), "unknown setting '" + key + "' in " + what + " (known: "
             + String.join(", ", known) + ")");
       }
-      out.put(key, t);
+      NodeTuple previous = out.put(key, t);
+      if (previous != null) {
+        throw error(t.getKeyNode(), "'" + key + "' is set twice in " + what + " (first on line "
+            + (previous.getKeyNode().getStartMark().getLine() + 1) + ")");
+      }
     }
     return out;
   }
