@@ -469,9 +469,11 @@ public final class GatewayConfig {
 
   /**
    * Reads the failure policy's text: {@code fail-open}, {@code fail-closed}, {@code local-share:<n>} (each of n
-   * gateways keeps 1/n of every limit) or {@code local:<limit>}.
+   * gateways keeps 1/n of every limit) or {@code local:<limit>}; the form of the YAML setting and of the flag.
+   *
+   * @throws ConfigException quoting the text and listing the forms
    */
-  static FailurePolicy parseFailurePolicy(String text) {
+  public static FailurePolicy parseFailurePolicy(String text) {
     String t = text.strip();
     String lower = t.toLowerCase(Locale.ROOT);
     try {
@@ -496,8 +498,12 @@ public final class GatewayConfig {
         + " local:<limit>, got '" + text + "'");
   }
 
-  /** Reads a size: bytes, or a whole number with {@code KB}, {@code MB} or {@code GB} (powers of 1024). */
-  static long parseSize(String text) {
+  /**
+   * Reads a size: bytes, or a whole number with {@code KB}, {@code MB} or {@code GB} (powers of 1024).
+   *
+   * @throws ConfigException quoting the text
+   */
+  public static long parseSize(String text) {
     String t = text.strip().toUpperCase(Locale.ROOT);
     long unit = 1;
     for (String[] u : new String[][] {{"GB", "1073741824"}, {"MB", "1048576"}, {"KB", "1024"}, {"B", "1"}}) {

@@ -126,8 +126,9 @@ final class Metrics {
     long cumulative = 0;
     for (int i = 0; i < BUCKETS.length; i++) {
       cumulative += decisionBuckets[i].sum();
-      sb.append("throttle_gateway_decision_seconds_bucket{le=\"").append(BUCKETS[i]).append("\"} ")
-          .append(cumulative).append('\n');
+      sb.append("throttle_gateway_decision_seconds_bucket{le=\"")
+          .append(java.math.BigDecimal.valueOf(BUCKETS[i]).toPlainString()).append("\"} ").append(cumulative)
+          .append('\n');
     }
     cumulative += decisionBuckets[BUCKETS.length].sum();
     sb.append("throttle_gateway_decision_seconds_bucket{le=\"+Inf\"} ").append(cumulative).append('\n');
