@@ -3,7 +3,6 @@ package dev.throttle.cli;
 import dev.throttle.gateway.ConfigException;
 import dev.throttle.gateway.Gateway;
 import dev.throttle.gateway.GatewayConfig;
-import dev.throttle.http.Durations;
 import dev.throttle.http.KeyResolver;
 import dev.throttle.http.Rule;
 import dev.throttle.http.TrustedProxies;
@@ -14,6 +13,7 @@ import java.lang.reflect.Proxy;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -66,8 +66,9 @@ final class GatewayCommand implements Callable<Integer> {
   @Option(names = "--mode", description = "reject (default): 429 at once; delay: wait for a turn up to --max-wait.")
   String mode;
 
-  @Option(names = "--max-wait", description = "With --mode delay: the longest wait (500ms, 2s, 1min).")
-  String maxWait;
+  @Option(names = "--max-wait", converter = Durations.class,
+      description = "With --mode delay: the longest wait (500ms, 2s, 1min).")
+  Duration maxWait;
 
   @Option(names = "--path", description = "Only requests under this path prefix are limited (default: /, all).")
   String path;
@@ -83,8 +84,9 @@ final class GatewayCommand implements Callable<Integer> {
       + "local:<limit>.")
   String onRedisFailure;
 
-  @Option(names = "--redis-timeout", description = "How long a decision waits for Redis (default: 5ms).")
-  String redisTimeout;
+  @Option(names = "--redis-timeout", converter = Durations.class,
+      description = "How long a decision waits for Redis (default: 5ms).")
+  Duration redisTimeout;
 
   @Option(names = "--trusted-proxies", description = "Comma-separated addresses or blocks whose X-Forwarded-For is "
       + "believed for ip keys (default: none).")
@@ -97,8 +99,9 @@ final class GatewayCommand implements Callable<Integer> {
   @Option(names = "--admin-host", description = "The address of /health and /metrics (default: 127.0.0.1).")
   String adminHost;
 
-  @Option(names = "--grace", description = "On SIGTERM, how long requests in flight may take (default: 10s).")
-  String grace;
+  @Option(names = "--grace", converter = Durations.class,
+      description = "On SIGTERM, how long requests in flight may take (default: 10s).")
+  Duration grace;
 
   @Option(names = "--max-body", description = "The largest request body passed on (default: 10MB).")
   String maxBody;
@@ -194,10 +197,10 @@ final class GatewayCommand implements Callable<Integer> {
       flag("--on-redis-failure", () -> b.redisFailure(GatewayConfig.parseFailurePolicy(onRedisFailure)));
     }
     if (redisTimeout != null) {
-      flag("--redis-timeout", () -> b.redisTimeout(Durations.parse("--redis-timeout", redisTimeout)));
+      flag("--redis-timeout", () -> b.redisTimeout(redisTimeout));
     }
     if (grace != null) {
-      flag("--grace", () -> b.grace(Durations.parse("--grace", grace)));
+      flag("--grace", () -> b.grace(grace));
     }
     if (maxBody != null) {
       flag("--max-body", () -> b.maxBodyBytes(GatewayConfig.parseSize(maxBody)));
@@ -216,7 +219,7 @@ final class GatewayCommand implements Callable<Integer> {
       if (maxWait == null) {
         throw new ConfigException("--mode delay needs --max-wait, the longest a request may wait (for example 2s)");
       }
-      flag("--max-wait", () -> rule.delay(Durations.parse("--max-wait", maxWait)));
+      flag("--max-wait", () -> rule.delay(maxWait));
     } else if (m.equals("reject")) {
       if (maxWait != null) {
         throw new ConfigException("--max-wait applies to --mode delay only");

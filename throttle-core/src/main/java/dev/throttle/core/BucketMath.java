@@ -124,8 +124,15 @@ final class BucketMath {
    * the bucket does not hold {@code cost} tokens. This is the whole algorithm for one bucket.
    */
   static long take(Plan plan, int j, long level, long t, long e, long cost) {
-    long z = produced(plan, j, t, e);
-    long next = Math.max(level, z - plan.capacity[j]) + cost * plan.unit[j];
+    return take(level, produced(plan, j, t, e), plan.capacity[j], cost * plan.unit[j]);
+  }
+
+  /**
+   * {@link #take(Plan, int, long, long, long, long)} with the bucket's numbers already worked out: {@code z} credits
+   * produced, {@code capacity} and {@code credits} (the cost) in credits. The lock-free path calls this directly.
+   */
+  static long take(long level, long z, long capacity, long credits) {
+    long next = Math.max(level, z - capacity) + credits;
     return next <= z ? next : Long.MIN_VALUE;
   }
 
@@ -134,11 +141,15 @@ final class BucketMath {
     return produced(plan, j, t, e) - plan.capacity[j];
   }
 
-  /** A new state: every bucket full at time {@code t} for epoch {@code e}. */
-  static long[] full(Plan plan, long t, long e) {
+  /**
+   * A new state: every bucket full, from the epoch on. (A level of {@code -capacity} is full at the epoch and, being
+   * clamped, at every later time; a state made "full at t" would look slightly less than full to a thread whose
+   * clock reading is a moment older than t, and a burst on a new key could lose a token to that.)
+   */
+  static long[] full(Plan plan) {
     long[] levels = new long[plan.n];
     for (int j = 0; j < plan.n; j++) {
-      levels[j] = fullLevel(plan, j, t, e);
+      levels[j] = -plan.capacity[j];
     }
     return levels;
   }

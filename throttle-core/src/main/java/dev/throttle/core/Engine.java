@@ -22,12 +22,25 @@ final class Engine {
   private final long origin;
   private final int shift;
 
+  // Bucket 0 of the plan, read by the lock-free path (one-bucket plans only) without the plan's array loads and
+  // bounds checks: a few nanoseconds of a call that takes about thirty.
+  private final long rate0;
+  private final long unit0;
+  private final long capacity0;
+  private final boolean greedy0;
+  private final long maxCost;
+
   Engine(Plan plan, Clock clock, Scheduler scheduler) {
     this.plan = plan;
     this.clock = clock;
     this.scheduler = scheduler;
     this.origin = clock.nanoTime();
     this.shift = plan.quantumShift;
+    this.rate0 = plan.rate[0];
+    this.unit0 = plan.unit[0];
+    this.capacity0 = plan.capacity[0];
+    this.greedy0 = plan.interval[0] == 0;
+    this.maxCost = plan.maxCost;
   }
 
   /** Nanoseconds since this limiter was created (never negative). */
@@ -64,7 +77,7 @@ final class Engine {
   /** A new state for a key first seen at {@code t}: full. */
   Object newState(Slots<?> slots, Object key, long t) {
     long e = epochStart(t);
-    long[] levels = BucketMath.full(plan, t, e);
+    long[] levels = BucketMath.full(plan);
     if (plan.single) {
       return new Cell(epochIndex(e), levels[0]);
     }
@@ -72,35 +85,32 @@ final class Engine {
   }
 
   void checkCost(long cost) {
-    if (cost < 1 || cost > plan.maxCost) {
-      checkCost(plan.limit, cost);
+    if (cost < 1 || cost > maxCost) {
+      plan.limit.checkCost(cost);
     }
   }
 
-  /** Rejects a cost below 1 or above the smallest burst of {@code limit}, naming both. */
-  static void checkCost(Limit limit, long cost) {
-    if (cost < 1) {
-      throw new IllegalArgumentException("the cost must be at least 1 token, got " + cost);
-    }
-    if (cost > limit.maxCost()) {
-      throw new IllegalArgumentException("the cost " + cost + " exceeds the burst of the limit '" + limit
-          + "' (at most " + limit.maxCost() + " tokens): such a request could never pass");
-    }
-  }
+  /*
+   * Every decision reads the clock after reading the state it builds on (for a cell, after its level; for a locked
+   * bucket, inside its lock). The thread that wrote that state read its clock before writing it, so with a clock
+   * that is monotonic across threads (System.nanoTime is) a decision's time is never older than the decision it
+   * follows: no thread ever sees a bucket emptier than it is because its clock reading went stale while it waited.
+   * The time given to Slots.get is only used to create a key's state (full from its epoch on) and to sweep.
+   */
 
   <K> boolean tryAcquire(Slots<K> slots, K key, long cost) {
-    long t = now();
+    long seen = now();
     for (int spins = 0; ; spins++) {
-      Object state = slots.get(key, t);
+      Object state = slots.get(key, seen);
       int result;
       if (state instanceof Cell) {
-        result = tryTake((Cell) state, t, cost);
+        result = tryTake((Cell) state, cost);
         if (result == REBASE) {
-          rebase(slots, key, (Cell) state, t);
+          rebase(slots, key, (Cell) state);
           continue;
         }
       } else {
-        result = ((LockedBucket) state).tryTake(t, cost);
+        result = ((LockedBucket) state).tryTake(cost);
       }
       if (result >= 0) {
         return result == GRANTED;
@@ -110,22 +120,25 @@ final class Engine {
   }
 
   /** The lock-free path: one compare-and-set on the cell's level. */
-  private int tryTake(Cell cell, long t, long cost) {
-    long current = t >>> shift;
-    int age = (int) current - cell.epoch;
-    if (age > 0) {
-      return REBASE;
-    }
-    long e = (current - age) << shift;
-    if (t < e) {
-      t = e; // this thread read the clock a moment before another created the cell
-    }
+  private int tryTake(Cell cell, long cost) {
+    long credits = cost * unit0;
     while (true) {
       long level = cell.level;
       if (level == Cell.SEALED) {
         return RELOAD;
       }
-      long next = BucketMath.take(plan, 0, level, t, e, cost);
+      long t = now();
+      long current = t >>> shift;
+      int age = (int) current - cell.epoch;
+      if (age > 0) {
+        return REBASE;
+      }
+      long e = (current - age) << shift;
+      if (t < e) {
+        t = e; // a clock that is not monotonic across threads: act at the cell's epoch
+      }
+      long z = greedy0 ? (t - e) * rate0 : BucketMath.produced(plan, 0, t, e); // BucketMath.produced, inlined
+      long next = BucketMath.take(level, z, capacity0, credits);
       if (next == Long.MIN_VALUE) {
         return REFUSED;
       }
@@ -136,20 +149,19 @@ final class Engine {
   }
 
   <K> Decision decide(Slots<K> slots, K key, long cost) {
-    long t = now();
+    long seen = now();
     for (int spins = 0; ; spins++) {
-      Object state = slots.get(key, t);
+      Object state = slots.get(key, seen);
       Decision decision;
       if (state instanceof Cell) {
         Cell cell = (Cell) state;
-        long e = epochOf(cell.epoch, t);
-        if (e < 0 || e < epochStart(t)) {
-          rebase(slots, key, cell, t);
+        decision = decide(cell, cost);
+        if (decision == REBASE_NEEDED) {
+          rebase(slots, key, cell);
           continue;
         }
-        decision = decide(cell, Math.max(t, e), e, cost);
       } else {
-        decision = ((LockedBucket) state).decide(t, cost);
+        decision = ((LockedBucket) state).decide(cost);
       }
       if (decision != null) {
         return decision;
@@ -158,16 +170,27 @@ final class Engine {
     }
   }
 
-  /** The {@link BucketMath} decision on a cell, committed by compare-and-set; null if the cell was sealed. */
-  private Decision decide(Cell cell, long t, long e, long cost) {
+  /** A marker: the cell is from an older quantum and must move to the current epoch first. */
+  private static final Decision REBASE_NEEDED = Decision.allowed(0, 0);
+
+  /**
+   * The {@link BucketMath} decision on a cell, committed by compare-and-set; null if the cell was sealed,
+   * {@link #REBASE_NEEDED} if it must move to the current epoch first.
+   */
+  private Decision decide(Cell cell, long cost) {
     long[] levels = new long[1];
     while (true) {
       long level = cell.level;
       if (level == Cell.SEALED) {
         return null;
       }
+      long t = now();
+      long e = epochOf(cell.epoch, t);
+      if (e < 0 || e < epochStart(t)) {
+        return REBASE_NEEDED;
+      }
       levels[0] = level;
-      Decision decision = BucketMath.decide(plan, levels, t, e, cost);
+      Decision decision = BucketMath.decide(plan, levels, Math.max(t, e), e, cost);
       if (!decision.isAllowed() || cell.compareAndSet(level, levels[0])) {
         return decision;
       }
@@ -175,17 +198,16 @@ final class Engine {
   }
 
   <K> Reservation reserve(Slots<K> slots, K key, long cost, long maxWaitNanos) {
-    long t = now();
+    long seen = now();
     for (int spins = 0; ; spins++) {
-      Object state = slots.get(key, t);
+      Object state = slots.get(key, seen);
       if (state instanceof Cell) {
         Cell cell = (Cell) state;
-        long e = epochOf(cell.epoch, t);
-        if (e < 0 || e < epochStart(t)) {
-          rebase(slots, key, cell, t);
+        Decision decision = decide(cell, cost);
+        if (decision == REBASE_NEEDED) {
+          rebase(slots, key, cell);
           continue;
         }
-        Decision decision = decide(cell, Math.max(t, e), e, cost);
         if (decision == null) {
           backOff(spins);
           continue;
@@ -196,13 +218,13 @@ final class Engine {
         if (decision.waitNanos() > maxWaitNanos) {
           return new Reservations.Refused(decision);
         }
-        state = lock(slots, key, cell, t);
+        state = lock(slots, key, cell);
         if (state == null) {
           backOff(spins);
           continue;
         }
       }
-      Reservation reservation = ((LockedBucket) state).reserve(t, cost, maxWaitNanos);
+      Reservation reservation = ((LockedBucket) state).reserve(cost, maxWaitNanos);
       if (reservation != null) {
         return reservation;
       }
@@ -211,16 +233,17 @@ final class Engine {
   }
 
   /** Replaces a cell by a cell of the current epoch; if another thread sealed it first, does nothing. */
-  private <K> void rebase(Slots<K> slots, K key, Cell cell, long t) {
+  private <K> void rebase(Slots<K> slots, K key, Cell cell) {
     long level = cell.seal();
     if (level == Cell.SEALED) {
       return;
     }
+    long t = now();
     long e = epochOf(cell.epoch, t);
     long e2 = epochStart(t);
     long[] levels = {level};
     if (e < 0) {
-      levels[0] = BucketMath.fullLevel(plan, 0, t, e2);
+      levels[0] = -plan.capacity[0];
     } else if (e2 > e) {
       BucketMath.shift(plan, levels, t, e, e2);
     } else {
@@ -230,16 +253,17 @@ final class Engine {
   }
 
   /** Replaces a cell by a locked bucket, to queue waiters; null if another thread sealed it first. */
-  private <K> LockedBucket lock(Slots<K> slots, K key, Cell cell, long t) {
+  private <K> LockedBucket lock(Slots<K> slots, K key, Cell cell) {
     long level = cell.seal();
     if (level == Cell.SEALED) {
       return null;
     }
+    long t = now();
     long e = epochOf(cell.epoch, t);
     long[] levels = {level};
     if (e < 0) {
       e = epochStart(t);
-      levels[0] = BucketMath.fullLevel(plan, 0, t, e);
+      levels[0] = -plan.capacity[0];
     }
     LockedBucket bucket = new LockedBucket(this, slots, key, levels, e);
     publish(slots, key, cell, bucket);

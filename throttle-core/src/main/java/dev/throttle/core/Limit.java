@@ -93,6 +93,22 @@ public final class Limit {
     return max;
   }
 
+  /**
+   * Checks that one request may cost {@code cost} tokens under this limit: at least 1 and at most the smallest
+   * burst (a larger request could never pass, and would wait forever).
+   *
+   * @throws IllegalArgumentException naming the cost and the largest allowed
+   */
+  public void checkCost(long cost) {
+    if (cost < 1) {
+      throw new IllegalArgumentException("the cost must be at least 1 token, got " + cost);
+    }
+    if (cost > maxCost()) {
+      throw new IllegalArgumentException("the cost " + cost + " exceeds the burst of the limit '" + this
+          + "' (at most " + maxCost() + " tokens): such a request could never pass");
+    }
+  }
+
   /** This limit and {@code other}: a request must pass both. */
   public Limit and(Limit other) {
     List<Bandwidth> all = new ArrayList<>(bandwidths);

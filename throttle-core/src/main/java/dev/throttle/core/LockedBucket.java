@@ -1,11 +1,7 @@
 package dev.throttle.core;
 
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CancellationException;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * A bucket's state under a lock, with its queue of waiting reservations. Used for limits of several buckets
@@ -60,14 +56,14 @@ final class LockedBucket {
   }
 
   /** {@link Engine#GRANTED}, {@link Engine#REFUSED}, or {@link Engine#RELOAD} when this bucket was replaced. */
-  int tryTake(long t, long cost) {
+  int tryTake(long cost) {
     List<Entry> ready;
     int result;
     synchronized (this) {
       if (retired) {
         return Engine.RELOAD;
       }
-      t = advance(t);
+      long t = advance(engine.now());
       ready = drain(t);
       result = head == null && takeAll(t, cost) ? Engine.GRANTED : Engine.REFUSED;
       retireIfIdle();
@@ -77,14 +73,14 @@ final class LockedBucket {
   }
 
   /** The decision for {@code cost} now, taking the tokens if allowed; null when this bucket was replaced. */
-  Decision decide(long t, long cost) {
+  Decision decide(long cost) {
     List<Entry> ready;
     Decision decision;
     synchronized (this) {
       if (retired) {
         return null;
       }
-      t = advance(t);
+      long t = advance(engine.now());
       ready = drain(t);
       if (head == null) {
         decision = BucketMath.decide(plan, levels, t, epoch, cost);
@@ -102,14 +98,14 @@ final class LockedBucket {
    * Reserves {@code cost}: ready at once, queued when the wait is at most {@code maxWaitNanos}, or not granted.
    * Null when this bucket was replaced.
    */
-  Reservation reserve(long t, long cost, long maxWaitNanos) {
+  Reservation reserve(long cost, long maxWaitNanos) {
     List<Entry> ready;
     Reservation result;
     synchronized (this) {
       if (retired) {
         return null;
       }
-      t = advance(t);
+      long t = advance(engine.now());
       ready = drain(t);
       if (head == null && BucketMath.allows(plan, levels, t, epoch, cost)) {
         result = new Reservations.Immediate(BucketMath.decide(plan, levels, t, epoch, cost));
@@ -366,58 +362,27 @@ final class LockedBucket {
         + (head != null) + (retired ? ", retired" : "") + "]";
   }
 
-  /**
-   * A waiting reservation. It is its own future (one object per async waiter), and its {@code cancel} frees its
-   * place in the queue.
-   */
-  static final class Entry extends CompletableFuture<Void> implements Reservation {
+  /** A waiting reservation in this queue; its {@link #giveUp()} frees its place. */
+  static final class Entry extends WaitingReservation {
     static final int WAITING = 0;
     static final int READY = 1;
     static final int CANCELLED = 2;
 
     private final LockedBucket bucket;
     final long cost;
-    private final long delayNanos;
-    private final long resetNanos;
 
     Entry prev; // guarded by bucket
     Entry next; // guarded by bucket
-    volatile int state;
-    private volatile Thread waiter;
+    volatile int state; // written under the bucket's lock
 
     Entry(LockedBucket bucket, long cost, long delayNanos, long resetNanos) {
+      super(delayNanos, resetNanos);
       this.bucket = bucket;
       this.cost = cost;
-      this.delayNanos = delayNanos;
-      this.resetNanos = resetNanos;
     }
 
     void signal() {
-      Thread w = waiter;
-      if (w != null) {
-        LockSupport.unpark(w);
-      }
-      super.complete(null);
-    }
-
-    @Override
-    public boolean isGranted() {
-      return true;
-    }
-
-    @Override
-    public Decision decision() {
-      return Decision.refused(0, delayNanos, resetNanos);
-    }
-
-    @Override
-    public Duration delay() {
-      return Duration.ofNanos(delayNanos);
-    }
-
-    @Override
-    public long delayNanos() {
-      return delayNanos;
+      makeReady();
     }
 
     @Override
@@ -426,61 +391,15 @@ final class LockedBucket {
     }
 
     @Override
-    public CompletableFuture<Void> whenReady() {
-      return this;
-    }
-
-    @Override
-    public void await() throws InterruptedException {
-      waiter = Thread.currentThread();
-      try {
-        while (state == WAITING) {
-          LockSupport.park(this);
-          if (Thread.interrupted()) {
-            if (cancel()) {
-              throw new InterruptedException("interrupted while waiting for tokens; the reservation was cancelled");
-            }
-            Thread.currentThread().interrupt(); // ready at the same moment: proceed, keeping the interrupt
-            break;
-          }
-        }
-      } finally {
-        waiter = null;
-      }
-      if (state == CANCELLED) {
-        throw new CancellationException("the reservation was cancelled");
-      }
-    }
-
-    @Override
-    public boolean cancel() {
-      if (bucket.cancel(this)) {
-        super.cancel(false);
-        return true;
-      }
-      return false;
-    }
-
-    /** Cancelling the future cancels the reservation; a future whose reservation is ready completes normally. */
-    @Override
-    public boolean cancel(boolean mayInterruptIfRunning) {
-      return cancel();
-    }
-
-    /**
-     * Failing the future (as {@link CompletableFuture#orTimeout} does) gives up the place too; a future whose
-     * reservation is ready completes normally instead.
-     */
-    @Override
-    public boolean completeExceptionally(Throwable ex) {
-      return bucket.cancel(this) && super.completeExceptionally(ex);
+    protected boolean giveUp() {
+      return bucket.cancel(this);
     }
 
     @Override
     public String toString() {
       int s = state;
       return "Reservation[" + (s == WAITING ? "waiting" : s == READY ? "ready" : "cancelled") + ", cost " + cost
-          + ", delay " + delayNanos + " ns]";
+          + ", delay " + delayNanos() + " ns]";
     }
   }
 }

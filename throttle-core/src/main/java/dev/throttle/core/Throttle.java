@@ -74,7 +74,7 @@ public final class Throttle {
    * gives up whichever wait is under way and returns what was obtained.
    */
   public CompletableFuture<ConcurrencyLimiter.Permit> acquireAsync(long cost) {
-    Engine.checkCost(rate.limit(), cost); // before taking a permit
+    rate.limit().checkCost(cost); // before taking a permit
     Acquisition acquisition = new Acquisition();
     CompletableFuture<ConcurrencyLimiter.Permit> permitFuture = concurrency.acquireAsync();
     acquisition.stage = permitFuture;

@@ -30,7 +30,7 @@ class BucketVectorsTest {
   @MethodSource("scenarios")
   void bucketMathGivesTheExpectedDecisions(Vectors.Scenario scenario) {
     Plan plan = new Plan(Limit.parse(scenario.limit()));
-    long[] levels = BucketMath.full(plan, 0, 0);
+    long[] levels = BucketMath.full(plan);
     for (Vectors.Request r : scenario.requests()) {
       assertThat(BucketMath.decide(plan, levels, r.t(), 0, r.cost()))
           .as("line %d: %d tokens at %d ns", r.line(), r.cost(), r.t())

@@ -137,6 +137,21 @@ class KeyedRateLimiterTest {
   }
 
   @Test
+  void aNewKeysBurstPassesWholeForThreadsWhoseClockReadingIsAMomentOlder() {
+    // Thread A reads 1000 ns and creates the key's bucket; threads that read the clock at 500 ns, before A, decide
+    // afterwards. A new bucket is full for all of them.
+    long[] readings = {0, 1_000, 500, 500, 500, 500, 500};
+    int[] next = {0};
+    Clock scripted = () -> readings[Math.min(next[0]++, readings.length - 1)];
+    KeyedRateLimiter<String> limiter = KeyedRateLimiter.<String>builder(Limit.parse("5/s burst 5"))
+        .clock(scripted).scheduler(clock).build();
+    for (int i = 0; i < 5; i++) {
+      assertThat(limiter.tryAcquire("new", 1)).as("request %d of the burst", i + 1).isTrue();
+    }
+    assertThat(limiter.tryAcquire("new", 1)).isFalse();
+  }
+
+  @Test
   void rejectsInvalidUse() {
     KeyedRateLimiter<String> limiter = builder("10/s").build();
     assertThatThrownBy(() -> limiter.tryAcquire(null, 1)).isInstanceOf(NullPointerException.class);

@@ -253,7 +253,7 @@ public final class Gateway implements AutoCloseable {
     }
     closing = true;
     log.info("gateway stopping: no new connections; waiting={} in_flight={} grace={}", throttle.waiting(),
-        metrics.inFlight().get(), dev.throttle.http.Durations.format(grace));
+        metrics.inFlight().get(), dev.throttle.core.Durations.format(grace));
     List<Future<Void>> stops = new ArrayList<>();
     synchronized (servers) {
       for (HttpServer s : servers) {

@@ -441,7 +441,7 @@ public final class GatewayConfig {
     private static Duration requirePositive(String what, Duration d) {
       Objects.requireNonNull(d, what);
       if (d.isNegative() || d.isZero()) {
-        throw new ConfigException(what + " must be positive, got " + dev.throttle.http.Durations.format(d));
+        throw new ConfigException(what + " must be positive, got " + dev.throttle.core.Durations.format(d));
       }
       return d;
     }

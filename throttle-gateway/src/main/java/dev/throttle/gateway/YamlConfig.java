@@ -1,10 +1,11 @@
 package dev.throttle.gateway;
 
-import dev.throttle.http.Durations;
+import dev.throttle.core.Durations;
 import dev.throttle.http.KeyResolver;
 import dev.throttle.http.Rule;
 import dev.throttle.http.TrustedProxies;
 import java.io.StringReader;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -97,15 +98,15 @@ final class YamlConfig {
           String s = scalar(v, "store");
           at(v, () -> s.equalsIgnoreCase("memory") ? b : b.redisStore(s));
         }
-        case "redis-timeout" -> at(v, () -> b.redisTimeout(Durations.parse("redis-timeout", scalar(v, e.getKey()))));
+        case "redis-timeout" -> at(v, () -> b.redisTimeout(duration(v, e.getKey())));
         case "on-redis-failure" -> at(v, () -> b.redisFailure(GatewayConfig.parseFailurePolicy(scalar(v, e.getKey()))));
         case "redis-prefix" -> at(v, () -> b.redisPrefix(scalar(v, e.getKey())));
         case "max-keys" -> at(v, () -> b.memoryStore(integer(v, e.getKey())));
         case "legacy-headers" -> b.legacyHeaders(bool(v, e.getKey()));
-        case "connect-timeout" -> at(v, () -> b.connectTimeout(Durations.parse(e.getKey(), scalar(v, e.getKey()))));
-        case "upstream-timeout" -> at(v, () -> b.upstreamTimeout(Durations.parse(e.getKey(), scalar(v, e.getKey()))));
+        case "connect-timeout" -> at(v, () -> b.connectTimeout(duration(v, e.getKey())));
+        case "upstream-timeout" -> at(v, () -> b.upstreamTimeout(duration(v, e.getKey())));
         case "max-body" -> at(v, () -> b.maxBodyBytes(GatewayConfig.parseSize(scalar(v, e.getKey()))));
-        case "grace" -> at(v, () -> b.grace(Durations.parse(e.getKey(), scalar(v, e.getKey()))));
+        case "grace" -> at(v, () -> b.grace(duration(v, e.getKey())));
         case "event-loops" -> at(v, () -> b.eventLoops(integer(v, e.getKey())));
         case "upstream-connections" -> at(v, () -> b.upstreamConnections(integer(v, e.getKey())));
         default -> { } // trusted-proxies and forwarded-header above, routes below
@@ -210,7 +211,8 @@ final class YamlConfig {
             + " wait (for example 'max-wait: 2s')");
       }
       Node v = maxWait.getValueNode();
-      at(v, () -> b.delay(Durations.parse("max-wait", scalar(v, "max-wait"))));
+      Duration wait = duration(v, "max-wait");
+      at(v, () -> b.delay(wait));
     } else if (modeText.equals("reject")) {
       if (maxWait != null) {
         throw error(maxWait.getValueNode(), "rule '" + name + "': max-wait applies to mode delay only");
@@ -283,6 +285,15 @@ final class YamlConfig {
 
   private static String scalarOrNull(Node node) {
     return node instanceof ScalarNode s ? s.getValue().strip() : null;
+  }
+
+  private Duration duration(Node node, String what) {
+    String s = scalar(node, what);
+    try {
+      return Durations.parse(s);
+    } catch (IllegalArgumentException e) {
+      throw error(node, what + ": " + e.getMessage());
+    }
   }
 
   private int integer(Node node, String what) {

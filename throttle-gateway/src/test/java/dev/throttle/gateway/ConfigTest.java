@@ -63,7 +63,7 @@ class ConfigTest {
       unknown rule setting   | 4 | routes:\\n  - rules:\\n      - limit: 1/s\\n        limt: 2/s                       | unknown setting 'limt' in a rule
       unknown top setting    | 2 | listen: 8080\\nlisen: 8081\\nroutes:\\n  - rules:\\n      - limit: 1/s                | unknown setting 'lisen'
       delay without wait     | 4 | routes:\\n  - rules:\\n      - limit: 1/s\\n        mode: delay                     | mode delay needs max-wait
-      bad max wait           | 5 | routes:\\n  - rules:\\n      - limit: 1/s\\n        mode: delay\\n        max-wait: 2 seconds | got '2 seconds'
+      bad max wait           | 5 | routes:\\n  - rules:\\n      - limit: 1/s\\n        mode: delay\\n        max-wait: soon | max-wait: 'soon' is not a duration
       bad mode               | 4 | routes:\\n  - rules:\\n      - limit: 1/s\\n        mode: queue                     | mode must be reject or delay, got 'queue'
       cost over burst        | 4 | routes:\\n  - rules:\\n      - limit: 5/s\\n        cost: 9                         | the cost 9 exceeds the burst
       bad key                | 4 | routes:\\n  - rules:\\n      - limit: 5/s\\n        key: cookie:x                   | cookie:x

@@ -1,5 +1,6 @@
 package dev.throttle.http;
 
+import dev.throttle.core.Durations;
 import dev.throttle.core.Limit;
 import dev.throttle.core.RateLimitStore;
 import java.time.Duration;
@@ -179,7 +180,13 @@ public final class Rule {
         throw b.error("mode=delay needs max-wait, the longest a request may wait (for example max-wait=2s)");
       }
       try {
-        b.delay(Durations.parse("max-wait", maxWait));
+        Duration wait;
+        try {
+          wait = Durations.parse(maxWait);
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException("max-wait: " + e.getMessage(), e);
+        }
+        b.delay(wait);
       } catch (IllegalArgumentException ex) {
         throw b.wrap(ex);
       }

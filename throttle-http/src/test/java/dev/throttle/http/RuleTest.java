@@ -43,9 +43,9 @@ class RuleTest {
     assertError("api: limit=5/s; mode=delay", "Invalid rule 'api': mode=delay needs max-wait");
     assertError("api: limit=5/s; max-wait=2s", "Invalid rule 'api': max-wait applies to mode=delay only");
     assertError("api: limit=5/s; mode=queue", "Invalid rule 'api': mode must be reject or delay, got 'queue'");
-    assertError("api: limit=5/s; mode=delay; max-wait=2 seconds",
-        "Invalid rule 'api': max-wait must be a whole number and a unit (ms, s, min, h), such as 500ms or 2s; got "
-            + "'2 seconds'");
+    assertError("api: limit=5/s; mode=delay; max-wait=2 fortnights",
+        "Invalid rule 'api': max-wait: '2 fortnights' is not a duration: expected a number and a unit (ms, s, min, h, "
+            + "day), such as 250ms, 1.5s or 2min");
     assertError("api: limit=5/s; path=api", "Invalid rule 'api': the path must start with '/', got 'api'");
     assertError("api: limit=5/s; methods=GET,,POST", "Invalid rule 'api': '' is not an HTTP method");
     assertError("api: limit=5/s; key=cookie", "Invalid rule 'api': Invalid key 'cookie': unknown 'cookie'");

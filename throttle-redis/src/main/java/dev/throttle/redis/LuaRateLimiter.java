@@ -93,7 +93,7 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
 
   @Override
   public CompletableFuture<Decision> decide(K key, long cost) {
-    checkCost(cost);
+    limit.checkCost(cost);
     Objects.requireNonNull(key, "key");
     if (shortCircuit != null) {
       Decision refused = shortCircuit.refusal(key, cost, 0);
@@ -117,14 +117,14 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
    * round trip.
    */
   CompletableFuture<BucketScript.Result> decideInRedis(K key, long cost, boolean withTime) {
-    checkCost(cost);
+    limit.checkCost(cost);
     int op = withTime ? BucketScript.DECIDE_TIMED : BucketScript.DECIDE;
     return call(keys.of(key), script.args(op, cost, nowMicros(), minTtlMillis, 0));
   }
 
   @Override
   public CompletableFuture<Reservation> reserve(K key, long cost, Duration maxWait) {
-    checkCost(cost);
+    limit.checkCost(cost);
     long maxWaitNanos = RateLimiter.maxWaitNanos(maxWait);
     Objects.requireNonNull(key, "key");
     if (shortCircuit != null) {
@@ -379,16 +379,6 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
   }
 
   // ---- arguments ----
-
-  private void checkCost(long cost) {
-    if (cost < 1) {
-      throw new IllegalArgumentException("the cost must be at least 1 token, got " + cost);
-    }
-    if (cost > limit.maxCost()) {
-      throw new IllegalArgumentException("the cost " + cost + " exceeds the burst of the limit '" + limit
-          + "' (at most " + limit.maxCost() + " tokens): such a request could never pass");
-    }
-  }
 
   private static long saturatedNanos(Duration d) {
     return d.compareTo(Duration.ofNanos(MAX_WAIT_NANOS)) >= 0 ? MAX_WAIT_NANOS : d.toNanos();

@@ -1,12 +1,8 @@
 package dev.throttle.redis;
 
 import dev.throttle.core.Decision;
-import dev.throttle.core.Reservation;
 import dev.throttle.core.Scheduler;
-import java.time.Duration;
-import java.util.concurrent.CancellationException;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
+import dev.throttle.core.WaitingReservation;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -16,7 +12,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Cancelling it before it is ready gives its tokens back in Redis if no later reservation was made on the key
  * (the script checks that the key still holds what this reservation wrote); otherwise they stay spent.
  */
-final class RedisReservation extends CompletableFuture<Void> implements Reservation {
+final class RedisReservation extends WaitingReservation {
 
   private static final int WAITING = 0;
   private static final int READY = 1;
@@ -28,6 +24,7 @@ final class RedisReservation extends CompletableFuture<Void> implements Reservat
   private volatile Scheduler.Cancellable wakeup;
 
   RedisReservation(Decision decision, Runnable giveBack) {
+    super(decision.waitNanos(), decision.resetNanos());
     this.decision = decision;
     this.giveBack = giveBack;
   }
@@ -40,13 +37,8 @@ final class RedisReservation extends CompletableFuture<Void> implements Reservat
 
   private void ready() {
     if (state.compareAndSet(WAITING, READY)) {
-      super.complete(null);
+      makeReady();
     }
-  }
-
-  @Override
-  public boolean isGranted() {
-    return true;
   }
 
   @Override
@@ -55,72 +47,12 @@ final class RedisReservation extends CompletableFuture<Void> implements Reservat
   }
 
   @Override
-  public Duration delay() {
-    return decision.waitTime();
-  }
-
-  @Override
-  public long delayNanos() {
-    return decision.waitNanos();
-  }
-
-  @Override
   public boolean isReady() {
     return state.get() == READY;
   }
 
   @Override
-  public CompletableFuture<Void> whenReady() {
-    return this;
-  }
-
-  @Override
-  public void await() throws InterruptedException {
-    try {
-      get();
-    } catch (InterruptedException e) {
-      if (cancel()) {
-        throw new InterruptedException("interrupted while waiting for tokens; the reservation was cancelled");
-      }
-      Thread.currentThread().interrupt(); // ready at the same moment: proceed, keeping the interrupt
-      if (state.get() == CANCELLED) {
-        throw new CancellationException("the reservation was cancelled");
-      }
-    } catch (CancellationException e) {
-      throw new CancellationException("the reservation was cancelled");
-    } catch (ExecutionException e) {
-      throw new CancellationException("the reservation was given up: " + e.getCause());
-    }
-  }
-
-  @Override
-  public boolean cancel() {
-    if (!giveUp()) {
-      return false;
-    }
-    super.cancel(false);
-    return true;
-  }
-
-  /** Cancelling the future cancels the reservation; a future whose reservation is ready completes normally. */
-  @Override
-  public boolean cancel(boolean mayInterruptIfRunning) {
-    return cancel();
-  }
-
-  /** Failing the future (as {@link CompletableFuture#orTimeout} does) gives up the reservation too. */
-  @Override
-  public boolean completeExceptionally(Throwable ex) {
-    return giveUp() && super.completeExceptionally(ex);
-  }
-
-  /** Only the scheduler makes a reservation ready. */
-  @Override
-  public boolean complete(Void value) {
-    return false;
-  }
-
-  private boolean giveUp() {
+  protected boolean giveUp() {
     if (!state.compareAndSet(WAITING, CANCELLED)) {
       return false;
     }
