@@ -85,7 +85,7 @@ final class GatewayCommand implements Callable<Integer> {
   String onRedisFailure;
 
   @Option(names = "--redis-timeout", converter = Durations.class,
-      description = "How long a decision waits for Redis (default: 5ms).")
+      description = "How long a decision waits for Redis (default: 50ms).")
   Duration redisTimeout;
 
   @Option(names = "--trusted-proxies", description = "Comma-separated addresses or blocks whose X-Forwarded-For is "

@@ -107,7 +107,40 @@ public final class Gateway implements AutoCloseable {
       throw new ConfigException(e.getMessage());
     }
     this.redisLimiters = Collections.unmodifiableMap(limiters);
+    if (redis != null) {
+      warmUp();
+    }
     this.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(config.eventLoops()));
+  }
+
+  /** The caller key of the warm-up decisions: no key resolver produces it (theirs are {@code kind:value}). */
+  static final String WARM_UP_KEY = "(gateway warm-up)";
+
+  /**
+   * Makes each rule's first decisions before the first request does: the first call on a connection loads the
+   * script into Redis and runs code not yet compiled, and can take longer than a timeout of a few milliseconds, which
+   * the failure policy would then answer (a refusal, with the default fail-closed). Takes one token of a key of its
+   * own per call; gives up after 3 s in all (Redis away: the gateway starts, and the failure policy answers).
+   */
+  private void warmUp() {
+    if (!redis.isConnected()) {
+      log.warn("gateway: Redis is not connected at start; decisions are answered by the failure policy ({}) until it"
+          + " is", config.redisFailure());
+      return;
+    }
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+    for (RedisRateLimiter<String> limiter : redisLimiters.values()) {
+      while (limiter.stats().fromRedis() == 0 && System.nanoTime() < deadline) {
+        try {
+          limiter.decide(WARM_UP_KEY, 1).get(1, TimeUnit.SECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+          break;
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+      }
+    }
   }
 
   /**

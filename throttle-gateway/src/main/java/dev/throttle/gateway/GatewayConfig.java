@@ -238,7 +238,7 @@ public final class GatewayConfig {
     private URI upstream;
     private final List<Route> routes = new ArrayList<>();
     private String redisUri;
-    private Duration redisTimeout = Duration.ofMillis(5);
+    private Duration redisTimeout = Duration.ofMillis(50);
     private FailurePolicy redisFailure = FailurePolicy.failClosed();
     private String redisPrefix = "throttle:gw:";
     private int maxKeys = StoreFactory.DEFAULT_MAX_KEYS;
@@ -320,7 +320,11 @@ public final class GatewayConfig {
       return this;
     }
 
-    /** How long a decision waits for Redis before the failure policy answers (default 5 ms). */
+    /**
+     * How long a decision waits for Redis before the failure policy answers (default 50 ms: a gateway shares its
+     * machine with the upstream and its JIT, where a few milliseconds are sometimes missed; the circuit then stops
+     * waiting for a Redis that is down, so this is paid a few times, not on every request).
+     */
     public Builder redisTimeout(Duration timeout) {
       this.redisTimeout = requirePositive("redis-timeout", timeout);
       return this;

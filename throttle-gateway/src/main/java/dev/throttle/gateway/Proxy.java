@@ -252,15 +252,19 @@ final class Proxy implements Handler<HttpServerRequest> {
       }
       response.closeHandler(v -> {
         if (!done) {
+          finish(); // first: the failure the reset causes upstream is the client's doing, not an upstream error
           up.reset(); // the client left: stop the upstream exchange too
-          finish();
         }
       });
       String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
+      boolean bodiless = false;
       if (length != null) {
         up.putHeader(HttpHeaders.CONTENT_LENGTH, length.strip());
+        bodiless = length.strip().equals("0");
       } else if (isChunked(request)) {
         up.setChunked(true);
+      } else {
+        bodiless = true; // neither a length nor chunks: no body (RFC 9112, 6.3)
       }
       up.response().onComplete(ar -> {
         if (ar.failed()) {
@@ -269,10 +273,16 @@ final class Proxy implements Handler<HttpServerRequest> {
           relay(ar.result());
         }
       });
-      request.handler(this::bodyChunk);
-      request.endHandler(v -> up.end());
+      if (bodiless) {
+        up.end(); // sent at once, head only; the request's end still has to be read before the next one
+        request.endHandler(null);
+      } else {
+        request.handler(this::bodyChunk);
+        request.endHandler(v -> up.end());
+      }
       request.exceptionHandler(e -> {
         if (!done) {
+          finish();
           up.reset();
         }
       });
@@ -318,13 +328,33 @@ final class Proxy implements Handler<HttpServerRequest> {
           && answer.statusCode() != 204 && answer.statusCode() != 304) {
         response.setChunked(true);
       }
+      String length = headers.get(HttpHeaders.CONTENT_LENGTH);
+      if (length != null && length.length() <= 5) {
+        // A small answer (under 100 KB): read whole, then sent with its head in one write instead of a pipe's
+        // several.
+        answer.body().onComplete(ar -> {
+          if (ar.failed()) {
+            relayFailed(ar.cause());
+          } else {
+            response.end(ar.result());
+          }
+          finish();
+        });
+        return;
+      }
       answer.pipeTo(response).onComplete(ar -> {
-        if (ar.failed() && !done) {
-          upstreamError(ar.cause(), /* answering= */ true);
-          response.reset();
+        if (ar.failed()) {
+          relayFailed(ar.cause());
         }
         finish();
       });
+    }
+
+    private void relayFailed(Throwable cause) {
+      if (!done) {
+        upstreamError(cause, /* answering= */ true);
+        response.reset();
+      }
     }
 
     /** The upstream could not be reached, timed out or broke: 502/504 if nothing was sent yet, else a reset. */
