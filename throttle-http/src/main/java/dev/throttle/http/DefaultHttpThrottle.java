@@ -104,6 +104,7 @@ final class DefaultHttpThrottle implements HttpThrottle {
         if (v.outcome() != Verdict.Outcome.UNTHROTTLED) {
           return done(v);
         }
+        notifyListener(v); // this rule lets requests without its key pass: it is skipped
       } else {
         stages.add((Pending) prepared);
       }

@@ -107,7 +107,8 @@ public interface HttpThrottle extends AutoCloseable {
      * <p>Keys and costs of every rule are found when the request is admitted (the request is not read later); a
      * missing key under {@link Rule.MissingKey#ALLOW} skips that rule only, and a missing or invalid key answered
      * {@code 400} stops the request before any tokens are taken. The {@linkplain #onVerdict listener} hears the
-     * verdict of each rule that decided.
+     * verdict of each rule that decided (and {@code UNTHROTTLED} from a rule skipped for want of its key); the
+     * adapter gets the group's verdict.
      *
      * @throws IllegalArgumentException if {@code rules} is empty, or its rules do not all cover the same route (path
      *     prefix and methods)

@@ -160,9 +160,12 @@ class RuleGroupTest {
     HttpThrottle lenient = throttle(
         rule("per-ip", "2/s").build(),
         rule("per-key", "9/s").key(KeyResolver.header("X-API-Key")).onMissingKey(Rule.MissingKey.ALLOW).build());
+    heard.clear();
     Verdict anonymous = now(lenient.admit(get("192.0.2.1")));
     assertThat(anonymous.outcome()).isEqualTo(Verdict.Outcome.ALLOWED);
     assertThat(names(anonymous.header("RateLimit-Policy"))).containsExactly("per-ip");
+    assertThat(heard).extracting(v -> v.ruleName() + " " + v.outcome())
+        .containsExactlyInAnyOrder("per-ip ALLOWED", "per-key UNTHROTTLED");
   }
 
   @Test
