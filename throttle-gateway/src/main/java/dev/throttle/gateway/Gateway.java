@@ -296,28 +296,27 @@ public final class Gateway implements AutoCloseable {
     throttle.close(); // waiting requests answered 503 while their connections are open
     Promise<Void> all = Promise.promise();
     Future.join(stops).onComplete(ar -> all.complete());
-    try {
-      all.future().toCompletionStage().toCompletableFuture().get(grace.toMillis() + 5_000, TimeUnit.MILLISECONDS);
-    } catch (ExecutionException | TimeoutException e) {
-      log.warn("gateway: connections still open after the grace period were closed: {}", e.toString());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    awaitQuietly(all.future(), grace.toMillis() + 5_000, "connections still open after the grace period were closed");
     if (admin != null) {
       admin.close();
     }
-    try {
-      vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    } catch (ExecutionException | TimeoutException e) {
-      log.warn("gateway: Vert.x did not close cleanly: {}", e.toString());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    awaitQuietly(vertx.close(), 10_000, "Vert.x did not close cleanly");
     if (redis != null) {
       redis.close();
     }
     log.info("gateway stopped");
     closed.complete(null);
+  }
+
+  /** Waits for a step of the shutdown; one that fails or takes too long is logged, and the shutdown goes on. */
+  private static void awaitQuietly(Future<?> step, long millis, String warning) {
+    try {
+      step.toCompletionStage().toCompletableFuture().get(millis, TimeUnit.MILLISECONDS);
+    } catch (ExecutionException | TimeoutException e) {
+      log.warn("gateway: {}: {}", warning, e.toString());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   @Override

@@ -6,22 +6,10 @@ import dev.throttle.http.Rule;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** {@code /health} and {@code /metrics} on the admin port, after real traffic. */
-class AdminTest {
-
-  private final Upstream upstream = new Upstream();
-  private Gateway gateway;
-
-  @AfterEach
-  void stop() {
-    if (gateway != null) {
-      gateway.close();
-    }
-    upstream.close();
-  }
+class AdminTest extends GatewayTests {
 
   @Test
   void healthAndMetricsTellWhatHappened() {

@@ -97,7 +97,8 @@ class ConfigTest {
     assertThatThrownBy(() -> GatewayConfig.parse(HEAD, "gw.yaml")).hasMessageContaining("gw.yaml:1: no routes");
     assertThatThrownBy(() -> GatewayConfig.parse("", "gw.yaml")).hasMessageContaining("gw.yaml:1: the file is empty");
     assertThatThrownBy(() -> GatewayConfig.parse("upstream: ftp://x\nroutes:\n  - rules:\n      - limit: 1/s\n",
-        "gw.yaml")).hasMessageContaining("gw.yaml:1: upstream must be http://host:port").hasMessageContaining("'ftp://x'");
+        "gw.yaml")).hasMessageContaining("gw.yaml:1: upstream must be http://host:port")
+        .hasMessageContaining("'ftp://x'");
     assertThatThrownBy(() -> GatewayConfig.load(Path.of("no-such-file.yaml")))
         .hasMessageStartingWith("no-such-file.yaml: cannot read the configuration");
   }

@@ -17,7 +17,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -25,18 +24,7 @@ import org.junit.jupiter.api.Test;
  * its place back, and a shutdown answers the waiting requests 503 while requests in flight finish. Wall time is
  * unavoidable here; bounds are lower bounds (not faster than the rate) or separate two outcomes by a whole period.
  */
-class DelayTest {
-
-  private final Upstream upstream = new Upstream();
-  private Gateway gateway;
-
-  @AfterEach
-  void stop() {
-    if (gateway != null) {
-      gateway.close();
-    }
-    upstream.close();
-  }
+class DelayTest extends GatewayTests {
 
   private Gateway start(Rule rule, Duration grace) {
     gateway = Gateway.start(GatewayConfig.builder().listen("127.0.0.1", 0).admin("127.0.0.1", 0)

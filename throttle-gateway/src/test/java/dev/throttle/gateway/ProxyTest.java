@@ -11,22 +11,10 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
 import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** The gateway on real sockets in front of a real upstream: what reaches it, what comes back, and failures. */
-class ProxyTest {
-
-  private final Upstream upstream = new Upstream();
-  private Gateway gateway;
-
-  @AfterEach
-  void stop() {
-    if (gateway != null) {
-      gateway.close();
-    }
-    upstream.close();
-  }
+class ProxyTest extends GatewayTests {
 
   private static GatewayConfig.Builder config(String upstreamUri, Rule... rules) {
     return GatewayConfig.builder().listen("127.0.0.1", 0).admin("127.0.0.1", 0).upstream(upstreamUri)
@@ -54,7 +42,8 @@ class ProxyTest {
     // The answer is the upstream's, with the rate-limit fields added.
     assertThat(first.headers().firstValue("X-Upstream")).hasValue("yes");
     assertThat(first.headers().firstValue("RateLimit-Policy")).hasValue("\"api\";q=3;w=60");
-    assertThat(first.headers().firstValue("RateLimit")).hasValueSatisfying(v -> assertThat(v).startsWith("\"api\";r=2;"));
+    assertThat(first.headers().firstValue("RateLimit"))
+        .hasValueSatisfying(v -> assertThat(v).startsWith("\"api\";r=2;"));
 
     assertThat(Http.get(port, "/api/a").statusCode()).isEqualTo(200);
     assertThat(Http.get(port, "/api/b").statusCode()).isEqualTo(200);
@@ -126,7 +115,8 @@ class ProxyTest {
     HttpResponse<String> a = Http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/x"))
         .header("X-API-Key", "a"));
     assertThat(a.statusCode()).isEqualTo(200);
-    assertThat(a.headers().firstValue("RateLimit-Policy")).hasValue("\"api.per-ip\";q=5;w=60, \"api.per-key\";q=1;w=60");
+    assertThat(a.headers().firstValue("RateLimit-Policy"))
+        .hasValue("\"api.per-ip\";q=5;w=60, \"api.per-key\";q=1;w=60");
     HttpResponse<String> again = Http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/x"))
         .header("X-API-Key", "a"));
     assertThat(again.statusCode()).isEqualTo(429);

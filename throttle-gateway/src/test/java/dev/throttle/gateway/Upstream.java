@@ -24,8 +24,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * The upstream behind the gateway in the tests: a real HTTP server on a free loopback port that records every
  * request it receives (method, URI, headers, the SHA-256 and length of the body) and answers with the path's
- * behaviour: a path containing {@code /echo} answers the body it received, {@code /slow/<ms>} answers after that long, {@code /hold} until {@link #release()}, anything else at
- * once with {@code ok <method> <uri>} and the header {@code X-Upstream: yes}.
+ * behaviour: a path containing {@code /echo} answers the body it received, {@code /slow/<ms>} answers after that
+ * long, {@code /hold} until {@link #release()}, anything else at once with {@code ok <method> <uri>}; every answer
+ * has the header {@code X-Upstream: yes}.
  */
 final class Upstream implements AutoCloseable {
 
