@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = "Rate limiting for the JVM: exact token buckets in process, for HTTP clients and servers, and on Redis.",
-    subcommands = {DemoCommand.class, FetchCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {DemoCommand.class, FetchCommand.class, GatewayCommand.class,
+        CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
   @CommandLine.Spec

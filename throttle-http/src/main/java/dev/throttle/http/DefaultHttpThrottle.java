@@ -36,7 +36,7 @@ final class DefaultHttpThrottle implements HttpThrottle {
     }
   }
 
-  private final List<Entry> entries;
+  private final List<List<Entry>> groups;
   private final List<Rule> rules;
   private final boolean legacy;
   private final Clock clock;
@@ -44,64 +44,104 @@ final class DefaultHttpThrottle implements HttpThrottle {
   private final Set<Pending> pending = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
 
-  DefaultHttpThrottle(HttpThrottle.Builder b, List<Rule> rules) {
-    if (rules.isEmpty()) {
+  DefaultHttpThrottle(HttpThrottle.Builder b, List<List<Rule>> ruleGroups) {
+    if (ruleGroups.isEmpty()) {
       throw new IllegalArgumentException("a throttle needs at least one rule");
     }
     Set<String> names = new HashSet<>();
-    List<Entry> list = new ArrayList<>();
-    for (Rule rule : rules) {
-      if (!names.add(rule.name())) {
-        throw new IllegalArgumentException("Invalid rule '" + rule.name() + "': two rules have this name");
-      }
-      RateLimitStore<String> store = rule.store();
-      if (store == null) {
-        try {
-          store = b.stores.create(rule);
-        } catch (RuntimeException e) {
-          throw new IllegalArgumentException("Invalid rule '" + rule.name() + "': no store for it: " + e.getMessage(), e);
+    List<List<Entry>> groupList = new ArrayList<>();
+    List<Rule> all = new ArrayList<>();
+    for (List<Rule> group : ruleGroups) {
+      List<Entry> list = new ArrayList<>();
+      for (Rule rule : group) {
+        if (!names.add(rule.name())) {
+          throw new IllegalArgumentException("Invalid rule '" + rule.name() + "': two rules have this name");
         }
-        if (store == null || !store.limit().equals(rule.limit())) {
-          throw new IllegalArgumentException("Invalid rule '" + rule.name() + "': the store factory gave "
-              + (store == null ? "no store" : "a store for '" + store.limit() + "', not '" + rule.limit() + "'"));
-        }
+        list.add(new Entry(rule, storeFor(rule, b.stores)));
+        all.add(rule);
       }
-      list.add(new Entry(rule, store));
+      groupList.add(List.copyOf(list));
     }
-    this.entries = List.copyOf(list);
-    this.rules = List.copyOf(rules);
+    this.groups = List.copyOf(groupList);
+    this.rules = List.copyOf(all);
     this.legacy = b.legacyHeaders;
     this.clock = b.clock;
     this.listener = b.listener;
   }
 
+  private static RateLimitStore<String> storeFor(Rule rule, StoreFactory stores) {
+    RateLimitStore<String> store = rule.store();
+    if (store != null) {
+      return store;
+    }
+    try {
+      store = stores.create(rule);
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException("Invalid rule '" + rule.name() + "': no store for it: " + e.getMessage(), e);
+    }
+    if (store == null || !store.limit().equals(rule.limit())) {
+      throw new IllegalArgumentException("Invalid rule '" + rule.name() + "': the store factory gave "
+          + (store == null ? "no store" : "a store for '" + store.limit() + "', not '" + rule.limit() + "'"));
+    }
+    return store;
+  }
+
   @Override
   public Admission admit(RequestView request) {
-    Entry entry = match(request);
-    if (entry == null) {
+    List<Entry> group = match(request);
+    if (group == null) {
       return done(Render.unthrottled(null)); // not the throttle's business, closed or not
     }
+    if (group.size() == 1) {
+      Object prepared = prepare(group.get(0), request);
+      return prepared instanceof Verdict v ? done(v) : ((Pending) prepared).start();
+    }
+    // A group: every rule's key and cost now (the request is not read later); any answer stops it before tokens go.
+    List<Pending> stages = new ArrayList<>(group.size());
+    for (Entry e : group) {
+      Object prepared = prepare(e, request);
+      if (prepared instanceof Verdict v) {
+        if (v.outcome() != Verdict.Outcome.UNTHROTTLED) {
+          return done(v);
+        }
+        notifyListener(v); // this rule lets requests without its key pass: it is skipped
+      } else {
+        stages.add((Pending) prepared);
+      }
+    }
+    if (stages.isEmpty()) {
+      return done(Render.unthrottled(group.get(0).rule.name()));
+    }
+    return stages.size() == 1 ? stages.get(0).start() : new Chain(stages).start();
+  }
+
+  /**
+   * What {@code entry}'s rule makes of {@code request} before asking its store: a {@link Verdict} when that is
+   * already the answer (shut down, a missing or invalid key, a failed function, passed without a key), or a
+   * {@link Pending} ready to start.
+   */
+  private Object prepare(Entry entry, RequestView request) {
     Rule rule = entry.rule;
     if (closed) {
-      return done(Render.unavailable(Verdict.Outcome.SHUT_DOWN, rule.name(), null, 0, 0));
+      return Render.unavailable(Verdict.Outcome.SHUT_DOWN, rule.name(), null, 0, 0);
     }
     String key;
     long cost;
     try {
       key = rule.key().resolve(request);
     } catch (InvalidKeyException e) {
-      return done(Render.badRequest(Verdict.Outcome.INVALID_KEY, rule.name(), e.getMessage()));
+      return Render.badRequest(Verdict.Outcome.INVALID_KEY, rule.name(), e.getMessage());
     } catch (RuntimeException e) {
       log.error("The key resolver of rule '{}' ({}) failed", rule.name(), rule.key(), e);
-      return done(Render.failed(rule.name()));
+      return Render.failed(rule.name());
     }
     if (key == null) {
       switch (rule.onMissingKey()) {
         case REJECT:
-          return done(Render.badRequest(Verdict.Outcome.MISSING_KEY, rule.name(), "The rate limit '" + rule.name()
-              + "' applies per " + rule.key() + ", and this request has none."));
+          return Render.badRequest(Verdict.Outcome.MISSING_KEY, rule.name(), "The rate limit '" + rule.name()
+              + "' applies per " + rule.key() + ", and this request has none.");
         case ALLOW:
-          return done(Render.unthrottled(rule.name()));
+          return Render.unthrottled(rule.name());
         default:
           key = NO_KEY;
       }
@@ -110,19 +150,17 @@ final class DefaultHttpThrottle implements HttpThrottle {
       cost = rule.cost(request);
     } catch (RuntimeException e) {
       log.error("The cost of a request under rule '{}' could not be computed", rule.name(), e);
-      return done(Render.failed(rule.name()));
+      return Render.failed(rule.name());
     }
-    Pending p = new Pending(entry, key, cost);
-    p.start();
-    return p;
+    return new Pending(entry, key, cost);
   }
 
-  private Entry match(RequestView request) {
+  private List<Entry> match(RequestView request) {
     String method = request.method();
     String path = request.path();
-    for (Entry e : entries) {
-      if (e.rule.matches(method, path)) {
-        return e;
+    for (List<Entry> g : groups) {
+      if (g.get(0).rule.matches(method, path)) {
+        return g;
       }
     }
     return null;
@@ -218,7 +256,7 @@ final class DefaultHttpThrottle implements HttpThrottle {
       this.cost = cost;
     }
 
-    void start() {
+    Pending start() {
       startedAt = clock.nanoTime();
       pending.add(this);
       Rule rule = entry.rule;
@@ -234,6 +272,7 @@ final class DefaultHttpThrottle implements HttpThrottle {
       if (closed) {
         cancel(Verdict.Outcome.SHUT_DOWN); // closed while this was being admitted
       }
+      return this;
     }
 
     private void onDecision(Decision d, Throwable error) {
@@ -340,6 +379,117 @@ final class DefaultHttpThrottle implements HttpThrottle {
     public String toString() {
       return "Admission[" + entry.rule.name() + ", key " + key + ", cost " + cost
           + (decided.get() != null ? ", " + decided.get() : ", waiting") + "]";
+    }
+  }
+
+  /**
+   * The admission of a group of rules: one rule's {@link Pending} at a time, in order, each started when the one
+   * before let the request pass; ends at the first that does not, or after the last. A cancellation cancels the
+   * rule waiting now, or, caught between two rules, stops the next from starting.
+   */
+  private final class Chain implements Admission {
+    private final List<Pending> stages;
+    private final CompletableFuture<Verdict> verdict = new CompletableFuture<>();
+    // All guarded by this. A stage is started while holding the lock, so that a cancellation sees either the stage
+    // before it (and stops this one from starting) or this one started.
+    private final List<Verdict> passed = new ArrayList<>();
+    private int current;
+    private Verdict.Outcome cancelled;
+    private boolean ended;
+
+    Chain(List<Pending> stages) {
+      this.stages = stages;
+    }
+
+    Chain start() {
+      run(0);
+      return this;
+    }
+
+    private void run(int i) {
+      if (i == stages.size()) {
+        List<Verdict> all;
+        synchronized (this) {
+          all = List.copyOf(passed);
+        }
+        end(Render.combine(all, null));
+        return;
+      }
+      Pending stage = stages.get(i);
+      Verdict stopped = null;
+      synchronized (this) {
+        if (cancelled != null) {
+          long waited = 0;
+          for (Verdict v : passed) {
+            waited += v.waitedNanos();
+          }
+          stopped = Render.unavailable(cancelled, stage.entry.rule.name(), stage.key, 0, waited);
+        } else {
+          current = i;
+          stage.start();
+        }
+      }
+      if (stopped != null) {
+        notifyListener(stopped);
+        end(stopped);
+        return;
+      }
+      stage.verdict.whenComplete((v, e) -> onStage(i, v));
+    }
+
+    private void onStage(int i, Verdict v) {
+      if (v.proceeds()) {
+        synchronized (this) {
+          passed.add(v);
+        }
+        run(i + 1);
+      } else {
+        List<Verdict> all;
+        synchronized (this) {
+          all = List.copyOf(passed);
+        }
+        end(Render.combine(all, v));
+      }
+    }
+
+    private void end(Verdict v) {
+      synchronized (this) {
+        if (ended) {
+          return;
+        }
+        ended = true;
+      }
+      verdict.complete(v);
+    }
+
+    @Override
+    public CompletableFuture<Verdict> verdict() {
+      return verdict.copy();
+    }
+
+    @Override
+    public boolean cancel(Cancel reason) {
+      Verdict.Outcome outcome = reason == Cancel.CLIENT_GONE ? Verdict.Outcome.CLIENT_GONE : Verdict.Outcome.TIMED_OUT;
+      Pending stage;
+      boolean last;
+      synchronized (this) {
+        if (ended || cancelled != null) {
+          return false;
+        }
+        cancelled = outcome;
+        stage = stages.get(current);
+        last = current == stages.size() - 1;
+      }
+      if (stage.cancel(outcome)) {
+        return true; // its verdict ends the chain
+      }
+      // That rule let the request pass at this moment: the next one will not start, unless it was the last.
+      return !last;
+    }
+
+    @Override
+    public String toString() {
+      return "Admission[group of " + stages.size() + " rules" + (verdict.isDone() ? ", " + verdict.join() : "") + "]";
     }
   }
 }

@@ -27,6 +27,12 @@ import java.util.function.Consumer;
  * returned, when the adapter {@linkplain Admission#cancel cancels} (the client went away; the adapter's timeout) and
  * when the throttle is {@linkplain #close() closed}.
  *
+ * <h2>Several limits on one request</h2>
+ *
+ * A {@linkplain Builder#ruleGroup(List) group of rules} applies together to the requests of one route (a limit per
+ * address and another per API key, say): each rule of the group decides in turn, in the order given, and the request
+ * passes only if every one lets it pass. The response carries the fields of every rule that decided.
+ *
  * <h2>Shutting down</h2>
  *
  * {@link #close()} answers every request still waiting with {@code 503} and {@code Retry-After}, at once and in the
@@ -49,7 +55,7 @@ public interface HttpThrottle extends AutoCloseable {
    */
   Admission admit(RequestView request);
 
-  /** The rules, in the order they are tried. */
+  /** The rules, in the order they are tried (the rules of a group in their order). */
   List<Rule> rules();
 
   /** Requests admitted and not yet decided: waiting their turn, or waiting for the store to answer. */
@@ -70,6 +76,7 @@ public interface HttpThrottle extends AutoCloseable {
   final class Builder {
     final List<Rule> rules = new ArrayList<>();
     final List<String> ruleTexts = new ArrayList<>();
+    final List<List<Rule>> groups = new ArrayList<>(); // null where rules holds a single rule or text
     TrustedProxies proxies = TrustedProxies.none();
     StoreFactory stores = StoreFactory.inMemory();
     boolean legacyHeaders = true;
@@ -82,7 +89,50 @@ public interface HttpThrottle extends AutoCloseable {
     public Builder rule(Rule rule) {
       rules.add(Objects.requireNonNull(rule, "rule"));
       ruleTexts.add(null);
+      groups.add(null);
       return this;
+    }
+
+    /**
+     * Adds rules that apply together: a request that the group's route covers is decided by every rule of the group,
+     * in the order given, and passes only if each one lets it pass (each rule waits its turn in delay mode before the
+     * next one decides). The group takes its place in the order of rules like a single rule. The response carries
+     * every deciding rule's {@code RateLimit-Policy} and {@code RateLimit} items, and the legacy
+     * {@code X-RateLimit-*} fields of the rule with the fewest tokens left (of the refusing rule on a 429).
+     *
+     * <p>Not all or nothing: tokens taken by the rules before the one that refuses stay spent, so the limits hold
+     * with room to spare. Put the rule most likely to refuse first. A store cannot take tokens back once taken, and
+     * the rules of a group may live in different stores.
+     *
+     * <p>Keys and costs of every rule are found when the request is admitted (the request is not read later); a
+     * missing key under {@link Rule.MissingKey#ALLOW} skips that rule only, and a missing or invalid key answered
+     * {@code 400} stops the request before any tokens are taken. The {@linkplain #onVerdict listener} hears the
+     * verdict of each rule that decided (and {@code UNTHROTTLED} from a rule skipped for want of its key); the
+     * adapter gets the group's verdict.
+     *
+     * @throws IllegalArgumentException if {@code rules} is empty, or its rules do not all cover the same route (path
+     *     prefix and methods)
+     */
+    public Builder ruleGroup(List<Rule> rules) {
+      List<Rule> group = List.copyOf(rules);
+      if (group.isEmpty()) {
+        throw new IllegalArgumentException("a group of rules needs at least one rule");
+      }
+      Rule first = group.get(0);
+      for (Rule r : group) {
+        if (!r.pathPrefix().equals(first.pathPrefix()) || !r.methods().equals(first.methods())) {
+          throw new IllegalArgumentException("Invalid rule '" + r.name() + "': the rules of a group cover one route,"
+              + " and it covers " + route(r) + " where '" + first.name() + "' covers " + route(first));
+        }
+      }
+      this.rules.add(first);
+      ruleTexts.add(null);
+      groups.add(group);
+      return this;
+    }
+
+    private static String route(Rule r) {
+      return "path " + r.pathPrefix() + (r.methods().isEmpty() ? " (all methods)" : " " + r.methods());
     }
 
     /**
@@ -92,6 +142,7 @@ public interface HttpThrottle extends AutoCloseable {
     public Builder rules(String text) {
       rules.add(null);
       ruleTexts.add(Objects.requireNonNull(text, "text"));
+      groups.add(null);
       return this;
     }
 
@@ -135,12 +186,16 @@ public interface HttpThrottle extends AutoCloseable {
      *     cannot be made; or when there is no rule at all
      */
     public HttpThrottle build() {
-      List<Rule> all = new ArrayList<>();
+      List<List<Rule>> all = new ArrayList<>();
       for (int i = 0; i < rules.size(); i++) {
-        if (rules.get(i) != null) {
-          all.add(rules.get(i));
+        if (groups.get(i) != null) {
+          all.add(groups.get(i));
+        } else if (rules.get(i) != null) {
+          all.add(List.of(rules.get(i)));
         } else {
-          all.addAll(Rule.parseAll(ruleTexts.get(i), proxies));
+          for (Rule r : Rule.parseAll(ruleTexts.get(i), proxies)) {
+            all.add(List.of(r));
+          }
         }
       }
       return new DefaultHttpThrottle(this, all);

@@ -100,7 +100,7 @@ final class Render {
       long waitedNanos) {
     long reset = ceilSeconds(resetNanos);
     List<Verdict.Header> headers = rateLimitHeaders(p, legacy, remaining, reset, reset);
-    return new Verdict(outcome, 0, headers, null, "", p.ruleName, key, waitedNanos);
+    return new Verdict(outcome, 0, headers, null, "", p.ruleName, key, waitedNanos, remaining);
   }
 
   /** 429: over the limit, with the wait until the same request would pass. */
@@ -116,7 +116,80 @@ final class Render {
             + "); retry in " + retry + " s.")
         .field("violated-policies", p.names)
         .field("retry-after-seconds", retry);
-    return new Verdict(Verdict.Outcome.REFUSED, 429, headers, PROBLEM_JSON, body.end(), p.ruleName, key, 0);
+    return new Verdict(Verdict.Outcome.REFUSED, 429, headers, PROBLEM_JSON, body.end(), p.ruleName, key, 0,
+        d.remaining());
+  }
+
+  /**
+   * The verdict of a group of rules, from the verdicts of the rules that let the request pass ({@code passed}, at
+   * least one unless {@code last} is given) and of the rule that did not ({@code last}; null when all passed). A
+   * 429 or a pass carries every deciding rule's {@code RateLimit-Policy} and {@code RateLimit} items, in order (one
+   * field each, as a list), and the legacy fields of the refusing rule, or on a pass of the rule with the fewest
+   * tokens left. Other answers (400, 500, 503) are {@code last} itself.
+   */
+  static Verdict combine(List<Verdict> passed, Verdict last) {
+    if (last != null && last.outcome() != Verdict.Outcome.REFUSED) {
+      return last;
+    }
+    List<Verdict> all = new ArrayList<>(passed);
+    if (last != null) {
+      all.add(last);
+    }
+    StringBuilder policies = new StringBuilder();
+    StringBuilder limits = new StringBuilder();
+    Verdict legacyFrom = last;
+    Verdict.Outcome outcome = Verdict.Outcome.UNTHROTTLED;
+    long waited = 0;
+    for (Verdict v : all) {
+      waited += v.waitedNanos();
+      append(policies, v.header("RateLimit-Policy"));
+      append(limits, v.header("RateLimit"));
+      if (last == null && v.remaining() >= 0 && (legacyFrom == null || v.remaining() < legacyFrom.remaining())) {
+        legacyFrom = v;
+      }
+      if (rank(v.outcome()) > rank(outcome)) {
+        outcome = v.outcome();
+      }
+    }
+    List<Verdict.Header> headers = new ArrayList<>(7);
+    if (policies.length() > 0) {
+      headers.add(new Verdict.Header("RateLimit-Policy", policies.toString()));
+      headers.add(new Verdict.Header("RateLimit", limits.toString()));
+    }
+    if (legacyFrom != null) {
+      for (Verdict.Header h : legacyFrom.headers()) {
+        if (h.name().startsWith("X-RateLimit-")) {
+          headers.add(h);
+        }
+      }
+    }
+    if (last != null) {
+      headers.add(new Verdict.Header("Retry-After", last.header("Retry-After")));
+      return new Verdict(Verdict.Outcome.REFUSED, 429, headers, last.contentType(), last.body(), last.ruleName(),
+          last.key(), waited, last.remaining());
+    }
+    Verdict first = all.get(0);
+    return new Verdict(outcome, 0, headers, null, "", first.ruleName(), first.key(), waited,
+        legacyFrom == null ? -1 : legacyFrom.remaining());
+  }
+
+  private static void append(StringBuilder list, String items) {
+    if (items != null) {
+      if (list.length() > 0) {
+        list.append(", ");
+      }
+      list.append(items);
+    }
+  }
+
+  /** Which outcome of the rules of a group that all passed names the request's: the most eventful. */
+  private static int rank(Verdict.Outcome o) {
+    return switch (o) {
+      case DELAYED -> 3;
+      case DRY_RUN_REFUSED -> 2;
+      case ALLOWED -> 1;
+      default -> 0;
+    };
   }
 
   /** 503 with Retry-After: shutting down, given up waiting, abandoned, or the store failed. */

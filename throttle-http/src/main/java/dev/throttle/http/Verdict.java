@@ -73,9 +73,16 @@ public final class Verdict {
   private final String ruleName;
   private final String key;
   private final long waitedNanos;
+  private final long remaining;
 
   Verdict(Outcome outcome, int status, List<Header> headers, String contentType, String body, String ruleName,
       String key, long waitedNanos) {
+    this(outcome, status, headers, contentType, body, ruleName, key, waitedNanos, -1);
+  }
+
+  /** With {@code remaining}: the whole tokens left that the rate-limit fields report; -1 when they report none. */
+  Verdict(Outcome outcome, int status, List<Header> headers, String contentType, String body, String ruleName,
+      String key, long waitedNanos, long remaining) {
     this.outcome = outcome;
     this.status = status;
     this.headers = List.copyOf(headers);
@@ -84,6 +91,16 @@ public final class Verdict {
     this.ruleName = ruleName;
     this.key = key;
     this.waitedNanos = waitedNanos;
+    this.remaining = remaining;
+  }
+
+  /** The tokens left that the rate-limit fields report; -1 without such fields. */
+  long remaining() {
+    return remaining;
+  }
+
+  long waitedNanos() {
+    return waitedNanos;
   }
 
   /** Why. */

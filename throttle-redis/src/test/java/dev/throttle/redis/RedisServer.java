@@ -17,9 +17,10 @@ import java.util.stream.Stream;
 /**
  * A real {@code redis-server} for a test, on a free loopback port, without persistence, in its own temporary
  * directory; stopped (and its directory removed) by {@link #close()}, or at the latest when the JVM exits. Missing
- * {@code redis-server} fails the test with a message (run {@code scripts/ensure-redis}), it never skips.
+ * {@code redis-server} fails the test with a message (run {@code scripts/ensure-redis}), it never skips. Public in
+ * the module's test jar, for the tests of the modules above (the gateway).
  */
-final class RedisServer implements AutoCloseable {
+public final class RedisServer implements AutoCloseable {
 
   private final List<String> extraArgs;
   private final Path dir;
@@ -36,7 +37,7 @@ final class RedisServer implements AutoCloseable {
   }
 
   /** Starts a server on a free port; {@code extraArgs} are more {@code redis-server} options. */
-  static RedisServer start(String... extraArgs) {
+  public static RedisServer start(String... extraArgs) {
     IOException last = null;
     for (int attempt = 0; attempt < 5; attempt++) {
       int port = freePort(extraArgs.length > 0 && List.of(extraArgs).contains("--cluster-enabled"));
@@ -173,16 +174,16 @@ final class RedisServer implements AutoCloseable {
     throw new IllegalStateException("no free port with a free cluster bus port");
   }
 
-  int port() {
+  public int port() {
     return port;
   }
 
-  String uri() {
+  public String uri() {
     return "redis://127.0.0.1:" + port;
   }
 
   /** Runs {@code redis-cli -p <port> args...} and returns what it printed. */
-  String cli(String... args) {
+  public String cli(String... args) {
     List<String> command = new ArrayList<>(List.of("redis-cli", "-h", "127.0.0.1", "-p", Integer.toString(port)));
     command.addAll(List.of(args));
     return run(command);
@@ -209,7 +210,7 @@ final class RedisServer implements AutoCloseable {
   }
 
   /** Kills the server at once (SIGKILL): no clean shutdown, connections drop. */
-  void kill() {
+  public void kill() {
     process.destroyForcibly();
     try {
       process.waitFor(10, TimeUnit.SECONDS);
@@ -219,7 +220,7 @@ final class RedisServer implements AutoCloseable {
   }
 
   /** Starts the server again on the same port (empty: nothing was persisted). */
-  void restart() {
+  public void restart() {
     try {
       if (!launch()) {
         throw new IllegalStateException("redis-server did not restart on port " + port + ": " + log());
@@ -229,7 +230,7 @@ final class RedisServer implements AutoCloseable {
     }
   }
 
-  String log() {
+  public String log() {
     try {
       return Files.readString(dir.resolve("redis.log"));
     } catch (IOException e) {

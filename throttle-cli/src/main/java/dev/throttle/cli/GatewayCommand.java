@@ -1,0 +1,309 @@
+package dev.throttle.cli;
+
+import dev.throttle.gateway.ConfigException;
+import dev.throttle.gateway.Gateway;
+import dev.throttle.gateway.GatewayConfig;
+import dev.throttle.http.KeyResolver;
+import dev.throttle.http.Rule;
+import dev.throttle.http.TrustedProxies;
+import java.io.PrintWriter;
+import java.lang.reflect.InvocationHandler;
+import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code throttle gateway}: the rate-limiting reverse proxy, until SIGTERM or Ctrl-C. */
+@Command(
+    name = "gateway",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
+    description = {
+        "A rate-limiting reverse proxy in front of one HTTP upstream: every request is decided by Throttle's server "
+            + "policy (IETF RateLimit fields, 429 problem bodies, delay mode), in memory or on Redis shared by several "
+            + "gateways.",
+        "Simple case with flags: one rule for every request. Several routes and rules: --config FILE (YAML; see "
+            + "examples/throttle.yaml).",
+        "Operations: GET /health and GET /metrics (Prometheus) on the admin address (127.0.0.1:9090 by default).",
+        "Exit code: 0 after a clean stop (SIGTERM or Ctrl-C: stop accepting, answer waiting requests 503, finish the "
+            + "rest within --grace), 2 for a usage or configuration error (the file, line and value are named), 1 "
+            + "when it cannot start (an address in use; with --check-upstream, an upstream that does not answer)."
+    })
+final class GatewayCommand implements Callable<Integer> {
+
+  @CommandLine.Spec
+  CommandLine.Model.CommandSpec spec;
+
+  @Option(names = "--config", paramLabel = "FILE",
+      description = "A YAML configuration (routes, rules and every setting); the flags below then may not be given.")
+  Path config;
+
+  @Option(names = "--upstream", paramLabel = "URL", description = "Where requests go: http://host:port.")
+  String upstream;
+
+  @Option(names = "--port", description = "The port clients connect to (default: 8080; 0: any free port).")
+  Integer port;
+
+  @Option(names = "--host", description = "The address to listen on (default: 0.0.0.0, every interface).")
+  String host;
+
+  @Option(names = "--limit", description = "The limit per key: 10/s, 100/s burst 20, 6000/min, 10/s and 1000/h.")
+  String limit;
+
+  @Option(names = "--key", description = "What the limit is per: ip (default), header:X-API-Key, path, all; "
+      + "+ combines, | falls back (header:X-API-Key|ip).")
+  String key;
+
+  @Option(names = "--mode", description = "reject (default): 429 at once; delay: wait for a turn up to --max-wait.")
+  String mode;
+
+  @Option(names = "--max-wait", converter = Durations.class,
+      description = "With --mode delay: the longest wait (500ms, 2s, 1min).")
+  Duration maxWait;
+
+  @Option(names = "--path", description = "Only requests under this path prefix are limited (default: /, all).")
+  String path;
+
+  @Option(names = "--dry-run", description = "Decide and send the rate-limit fields, but never refuse nor delay.")
+  boolean dryRun;
+
+  @Option(names = "--store", description = "memory (default), or a Redis URI shared by every gateway: "
+      + "redis://127.0.0.1:6379, rediss://..., redis-sentinel://host:port#master, redis-cluster://host:port,...")
+  String store;
+
+  @Option(names = "--on-redis-failure", description = "fail-closed (default), fail-open, local-share:<gateways>, "
+      + "local:<limit>.")
+  String onRedisFailure;
+
+  @Option(names = "--redis-timeout", converter = Durations.class,
+      description = "How long a decision waits for Redis (default: 50ms).")
+  Duration redisTimeout;
+
+  @Option(names = "--trusted-proxies", description = "Comma-separated addresses or blocks whose X-Forwarded-For is "
+      + "believed for ip keys (default: none).")
+  String trustedProxies;
+
+  @Option(names = "--admin-port", description = "The port of /health and /metrics (default: 9090; 0: any free "
+      + "port; -1: none).")
+  Integer adminPort;
+
+  @Option(names = "--admin-host", description = "The address of /health and /metrics (default: 127.0.0.1).")
+  String adminHost;
+
+  @Option(names = "--grace", converter = Durations.class,
+      description = "On SIGTERM, how long requests in flight may take (default: 10s).")
+  Duration grace;
+
+  @Option(names = "--max-body", description = "The largest request body passed on (default: 10MB).")
+  String maxBody;
+
+  @Option(names = "--event-loops", description = "Event-loop threads (default: one per processor).")
+  Integer eventLoops;
+
+  @Option(names = "--check-upstream",
+      description = "Refuse to start (exit 1) when the upstream does not accept a connection; by default the gateway "
+          + "starts with a warning and answers 502 until it does.")
+  boolean checkUpstream;
+
+  @Override
+  public Integer call() throws Exception {
+    configureLogging();
+    PrintWriter err = spec.commandLine().getErr();
+    GatewayConfig cfg;
+    try {
+      cfg = config != null ? fromFile() : fromFlags();
+    } catch (ConfigException e) {
+      err.println("throttle gateway: " + e.getMessage());
+      err.flush();
+      return 2;
+    }
+    String unreachable = probe(cfg);
+    if (unreachable != null) {
+      err.println("throttle gateway: the upstream " + cfg.upstream() + " does not accept connections ("
+          + unreachable + ")" + (checkUpstream ? "" : "; starting anyway: requests get 502 until it does"));
+      err.flush();
+      if (checkUpstream) {
+        return 1;
+      }
+    }
+    Gateway gateway;
+    try {
+      gateway = Gateway.start(cfg);
+    } catch (ConfigException e) {
+      err.println("throttle gateway: " + e.getMessage());
+      err.flush();
+      return 2;
+    } catch (IllegalStateException e) {
+      err.println("throttle gateway: " + e.getMessage());
+      err.flush();
+      return 1;
+    }
+    CountDownLatch stop = new CountDownLatch(1);
+    if (!onTermination(stop::countDown)) {
+      // Without signal handlers the JVM's own shutdown still stops the gateway gracefully (its exit code is then
+      // the signal's, 143 or 130).
+      Runtime.getRuntime().addShutdownHook(new Thread(gateway::close, "throttle-gateway-shutdown"));
+    }
+    err.println("throttle gateway: listening on " + cfg.host() + ":" + gateway.port() + ", upstream "
+        + cfg.upstream() + (gateway.adminPort() < 0 ? "" : ", admin http://" + cfg.adminHost() + ":"
+        + gateway.adminPort() + "/metrics") + "; Ctrl-C or SIGTERM stops it");
+    err.flush();
+    stop.await();
+    gateway.close();
+    return 0;
+  }
+
+  private GatewayConfig fromFile() {
+    for (CommandLine.Model.OptionSpec o : spec.options()) {
+      String name = o.longestName();
+      if (!name.equals("--config") && !name.equals("--help") && !name.equals("--version")
+          && spec.commandLine().getParseResult().hasMatchedOption(o)) {
+        throw new ConfigException(name + " cannot be given with --config: set it in " + config);
+      }
+    }
+    return GatewayConfig.load(config);
+  }
+
+  private GatewayConfig fromFlags() {
+    if (upstream == null) {
+      throw new ConfigException("--upstream is required (or --config FILE), for example --upstream "
+          + "http://127.0.0.1:9000");
+    }
+    if (limit == null) {
+      throw new ConfigException("--limit is required (or --config FILE), for example --limit \"10/s burst 5\"");
+    }
+    GatewayConfig.Builder b = GatewayConfig.builder();
+    flag("--upstream", () -> b.upstream(upstream));
+    flag("--port", () -> b.listen(host == null ? "0.0.0.0" : host, port == null ? GatewayConfig.DEFAULT_PORT : port));
+    if (adminPort != null && adminPort == -1) {
+      b.noAdmin();
+    } else {
+      flag("--admin-port", () -> b.admin(adminHost == null ? "127.0.0.1" : adminHost,
+          adminPort == null ? GatewayConfig.DEFAULT_ADMIN_PORT : adminPort));
+    }
+    if (store != null && !store.equalsIgnoreCase("memory")) {
+      flag("--store", () -> b.redisStore(store));
+    }
+    if (onRedisFailure != null) {
+      flag("--on-redis-failure", () -> b.redisFailure(GatewayConfig.parseFailurePolicy(onRedisFailure)));
+    }
+    if (redisTimeout != null) {
+      flag("--redis-timeout", () -> b.redisTimeout(redisTimeout));
+    }
+    if (grace != null) {
+      flag("--grace", () -> b.grace(grace));
+    }
+    if (maxBody != null) {
+      flag("--max-body", () -> b.maxBodyBytes(GatewayConfig.parseSize(maxBody)));
+    }
+    if (eventLoops != null) {
+      flag("--event-loops", () -> b.eventLoops(eventLoops));
+    }
+    TrustedProxies proxies = trustedProxies == null ? TrustedProxies.none()
+        : flag("--trusted-proxies", () -> TrustedProxies.parse(trustedProxies));
+    Rule.Builder rule = Rule.builder("default");
+    flag("--path", () -> rule.path(path == null ? "/" : path));
+    flag("--limit", () -> rule.limit(limit));
+    flag("--key", () -> rule.key(KeyResolver.parse(key == null ? "ip" : key, proxies)));
+    String m = mode == null ? "reject" : mode.toLowerCase(Locale.ROOT);
+    if (m.equals("delay")) {
+      if (maxWait == null) {
+        throw new ConfigException("--mode delay needs --max-wait, the longest a request may wait (for example 2s)");
+      }
+      flag("--max-wait", () -> rule.delay(maxWait));
+    } else if (m.equals("reject")) {
+      if (maxWait != null) {
+        throw new ConfigException("--max-wait applies to --mode delay only");
+      }
+    } else {
+      throw new ConfigException("--mode must be reject or delay, got '" + mode + "'");
+    }
+    rule.dryRun(dryRun);
+    Rule built = flag("--limit", rule::build);
+    b.route(new GatewayConfig.Route("default", List.of(built)));
+    return b.build();
+  }
+
+  /** Runs a setter; its error is reported as the flag's. */
+  private static <T> T flag(String name, java.util.function.Supplier<T> setter) {
+    try {
+      return setter.get();
+    } catch (ConfigException e) {
+      throw new ConfigException(name + ": " + e.getMessage());
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(name + ": " + e.getMessage());
+    }
+  }
+
+  /** Null if the upstream accepts a TCP connection within the connect timeout, else why not. */
+  private static String probe(GatewayConfig cfg) {
+    int p = cfg.upstream().getPort() < 0 ? 80 : cfg.upstream().getPort();
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress(cfg.upstream().getHost(), p), (int) cfg.connectTimeout().toMillis());
+      return null;
+    } catch (java.io.IOException e) {
+      return e.getMessage() == null ? e.toString() : e.getMessage();
+    }
+  }
+
+  /**
+   * Timestamped one-line logs on standard error, the gateway's at info and the libraries' at warn; set before the
+   * first logger exists (a property given on the command line wins).
+   */
+  private static void configureLogging() {
+    String[][] defaults = {
+        {"org.slf4j.simpleLogger.showDateTime", "true"},
+        {"org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSXXX"},
+        {"org.slf4j.simpleLogger.showThreadName", "false"},
+        {"org.slf4j.simpleLogger.showShortLogName", "true"},
+        {"org.slf4j.simpleLogger.log.io.lettuce", "warn"},
+        {"org.slf4j.simpleLogger.log.io.netty", "warn"},
+        {"org.slf4j.simpleLogger.log.io.vertx", "warn"},
+    };
+    for (String[] d : defaults) {
+      if (System.getProperty(d[0]) == null) {
+        System.setProperty(d[0], d[1]);
+      }
+    }
+  }
+
+  /**
+   * Calls {@code action} on SIGTERM and SIGINT instead of exiting, so that the command stops the gateway and returns
+   * 0. Uses the JDK's {@code sun.misc.Signal} (module jdk.unsupported) through reflection, since it has no public
+   * replacement; false when it is not there.
+   */
+  private static boolean onTermination(Runnable action) {
+    try {
+      Class<?> signal = Class.forName("sun.misc.Signal");
+      Class<?> handler = Class.forName("sun.misc.SignalHandler");
+      Method handle = signal.getMethod("handle", signal, handler);
+      InvocationHandler call = (proxy, method, args) -> {
+        if (method.getName().equals("handle")) {
+          action.run();
+          return null;
+        }
+        return switch (method.getName()) {
+          case "hashCode" -> System.identityHashCode(proxy);
+          case "equals" -> proxy == args[0];
+          default -> "throttle-gateway-signal-handler";
+        };
+      };
+      Object h = Proxy.newProxyInstance(GatewayCommand.class.getClassLoader(), new Class<?>[] {handler}, call);
+      for (String name : new String[] {"TERM", "INT"}) {
+        handle.invoke(null, signal.getConstructor(String.class).newInstance(name), h);
+      }
+      return true;
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      return false;
+    }
+  }
+}

@@ -1,0 +1,415 @@
+package dev.throttle.gateway;
+
+import dev.throttle.http.Admission;
+import dev.throttle.http.HttpThrottle;
+import dev.throttle.http.Verdict;
+import io.netty.channel.ConnectTimeoutException;
+import io.vertx.core.Context;
+import io.vertx.core.Handler;
+import io.vertx.core.MultiMap;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.RequestOptions;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One event loop's request handler: asks the throttle, then carries out the verdict (pass the request on to the
+ * upstream with the rate-limit fields added to its response, or answer it), on the request's own event loop.
+ *
+ * <p>While a request waits for its turn it is paused (its body, if any, stays in the socket) and no thread is held:
+ * the verdict's future brings the work back to the event loop. A client that closes its connection meanwhile cancels
+ * its admission, so its place is given up and its tokens return. For a request whose body has arrived (any request
+ * without a body) the close is seen at once; for a large body still arriving, reading stops while it waits, so the
+ * close is seen when its turn comes (at most the rule's max-wait).
+ */
+final class Proxy implements Handler<HttpServerRequest> {
+
+  private static final Logger log = LoggerFactory.getLogger(Proxy.class);
+
+  /** Fields that belong to one connection and are never passed on (RFC 9110, 7.6.1), plus those handled here. */
+  private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-authenticate",
+      "proxy-authorization", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "host", "expect");
+
+  private static final String PROBLEM = "application/problem+json";
+
+  private final HttpThrottle throttle;
+  private final Metrics metrics;
+  private final HttpClient client;
+  private final String upstreamHost;
+  private final int upstreamPort;
+  private final String upstreamBase;
+  private final long upstreamTimeoutMillis;
+  private final long maxBody;
+  private final Context context;
+  private static final AtomicLong lastWarning = new AtomicLong(System.nanoTime() - 10_000_000_000L);
+  private static final AtomicLong heldBack = new AtomicLong();
+
+  Proxy(HttpThrottle throttle, Metrics metrics, HttpClient client, GatewayConfig config, Context context) {
+    this.throttle = throttle;
+    this.metrics = metrics;
+    this.client = client;
+    this.upstreamHost = config.upstream().getHost();
+    this.upstreamPort = config.upstream().getPort() < 0 ? 80 : config.upstream().getPort();
+    String base = config.upstream().getRawPath();
+    this.upstreamBase = base == null || base.equals("/") ? "" : base.replaceAll("/+$", "");
+    this.upstreamTimeoutMillis = Math.max(1, config.upstreamTimeout().toMillis());
+    this.maxBody = config.maxBodyBytes();
+    this.context = context;
+  }
+
+  @Override
+  public void handle(HttpServerRequest request) {
+    long start = System.nanoTime();
+    String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
+    if (length != null && tooLong(length)) {
+      metrics.tooLarge();
+      answerAndClose(request, 413, "Content Too Large", "The request body exceeds the " + maxBody
+          + " bytes this gateway passes on.");
+      return;
+    }
+    request.pause(); // the body stays unread until the verdict: passed on, or discarded
+    VertxRequestView view;
+    try {
+      view = new VertxRequestView(request);
+    } catch (IllegalArgumentException e) {
+      metrics.badRequest();
+      answerAndClose(request, 400, "Bad Request", "The request path is not a valid URI path.");
+      return;
+    }
+    Admission admission = throttle.admit(view);
+    CompletableFuture<Verdict> verdict = admission.verdict();
+    if (verdict.isDone()) {
+      carryOut(request, verdict.join(), start);
+      return;
+    }
+    request.response().closeHandler(v -> admission.cancel(Admission.Cancel.CLIENT_GONE));
+    verdict.thenAccept(v -> context.runOnContext(x -> carryOut(request, v, start)));
+  }
+
+  private boolean tooLong(String contentLength) {
+    try {
+      return Long.parseLong(contentLength.strip()) > maxBody;
+    } catch (NumberFormatException e) {
+      return false; // Vert.x's codec rejects a malformed Content-Length before this point
+    }
+  }
+
+  private void carryOut(HttpServerRequest request, Verdict v, long start) {
+    metrics.decided(System.nanoTime() - start - v.waited().toNanos());
+    if (v.proceeds()) {
+      forward(request, v.headers());
+    } else if (v.outcome() != Verdict.Outcome.CLIENT_GONE) { // nobody would read an answer to a departed client
+      answer(request, v);
+    }
+  }
+
+  /** The throttle's answer (429, 503, 400, 500) with its fields and problem body; the unread body is discarded. */
+  private static void answer(HttpServerRequest request, Verdict v) {
+    HttpServerResponse response = request.response();
+    if (response.ended() || response.closed()) {
+      return;
+    }
+    response.setStatusCode(v.status());
+    for (Verdict.Header h : v.headers()) {
+      response.headers().add(h.name(), h.value());
+    }
+    discardBody(request);
+    if (v.contentType() != null) {
+      response.putHeader(HttpHeaders.CONTENT_TYPE, v.contentType());
+      response.end(v.body());
+    } else {
+      response.end();
+    }
+  }
+
+  /** Reads and drops what is left of the request body, so that the connection can serve the next request. */
+  private static void discardBody(HttpServerRequest request) {
+    if (!request.isEnded()) {
+      request.handler(buffer -> {});
+      request.resume();
+    }
+  }
+
+  /** The gateway's own answer when the request cannot be read or passed on; the connection closes after it. */
+  private static void answerAndClose(HttpServerRequest request, int status, String title, String detail) {
+    HttpServerResponse response = request.response();
+    if (response.ended() || response.closed() || response.headWritten()) {
+      response.reset();
+      return;
+    }
+    String body = "{\"type\":\"about:blank\",\"title\":\"" + title + "\",\"status\":" + status + ",\"detail\":\""
+        + detail + "\"}";
+    response.setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, PROBLEM)
+        .putHeader(HttpHeaders.CONNECTION, "close");
+    response.end(body).onComplete(ar -> request.connection().close());
+  }
+
+  // ---- passing on ----
+
+  private void forward(HttpServerRequest request, List<Verdict.Header> rateLimitFields) {
+    HttpServerResponse response = request.response();
+    if (response.closed()) {
+      return; // the client went away as its turn came
+    }
+    metrics.inFlight().incrementAndGet();
+    RequestOptions options = new RequestOptions()
+        .setMethod(request.method())
+        .setHost(upstreamHost)
+        .setPort(upstreamPort)
+        .setURI(upstreamBase + request.uri())
+        .setIdleTimeout(upstreamTimeoutMillis)
+        .setHeaders(forwardedHeaders(request));
+    Exchange exchange = new Exchange(request, rateLimitFields);
+    client.request(options).onComplete(ar -> {
+      if (ar.failed()) {
+        exchange.failed(ar.cause());
+      } else {
+        exchange.send(ar.result());
+      }
+    });
+  }
+
+  /** The request's fields less the hop-by-hop ones, with {@code X-Forwarded-For}, {@code -Proto}, {@code -Host}. */
+  private static MultiMap forwardedHeaders(HttpServerRequest request) {
+    MultiMap in = request.headers();
+    Set<String> dropped = connectionTokens(in);
+    MultiMap out = HttpHeaders.headers();
+    for (Map.Entry<String, String> e : in) {
+      String name = e.getKey().toLowerCase(Locale.ROOT);
+      if (!HOP_BY_HOP.contains(name) && (dropped == null || !dropped.contains(name))
+          && !name.equals("x-forwarded-for") && !name.equals("x-forwarded-proto") && !name.equals("x-forwarded-host")) {
+        out.add(e.getKey(), e.getValue());
+      }
+    }
+    String peer = request.remoteAddress() == null ? null : request.remoteAddress().hostAddress();
+    List<String> forwardedFor = in.getAll("X-Forwarded-For");
+    String chain = forwardedFor.isEmpty() ? "" : String.join(", ", forwardedFor);
+    if (peer != null) {
+      chain = chain.isEmpty() ? peer : chain + ", " + peer;
+    }
+    if (!chain.isEmpty()) {
+      out.set("X-Forwarded-For", chain);
+    }
+    out.set("X-Forwarded-Proto", request.scheme() == null ? "http" : request.scheme());
+    String host = request.getHeader(HttpHeaders.HOST);
+    if (host != null) {
+      out.set("X-Forwarded-Host", host);
+    }
+    return out;
+  }
+
+  /** The field names a {@code Connection} header lists (they are hop-by-hop too), or null when there is none. */
+  private static Set<String> connectionTokens(MultiMap headers) {
+    List<String> values = headers.getAll(HttpHeaders.CONNECTION);
+    if (values.isEmpty()) {
+      return null;
+    }
+    Set<String> tokens = new HashSet<>();
+    for (String v : values) {
+      for (String t : v.split(",")) {
+        tokens.add(t.strip().toLowerCase(Locale.ROOT));
+      }
+    }
+    return tokens;
+  }
+
+  /** One request passed on: its body streamed up, the answer streamed down, each failure answered once. */
+  private final class Exchange {
+    private final HttpServerRequest request;
+    private final HttpServerResponse response;
+    private final List<Verdict.Header> rateLimitFields;
+    private HttpClientRequest upstream;
+    private long bodyBytes;
+    private boolean done;
+
+    Exchange(HttpServerRequest request, List<Verdict.Header> rateLimitFields) {
+      this.request = request;
+      this.response = request.response();
+      this.rateLimitFields = rateLimitFields;
+    }
+
+    void send(HttpClientRequest up) {
+      this.upstream = up;
+      if (response.closed()) {
+        up.reset();
+        finish();
+        return;
+      }
+      response.closeHandler(v -> {
+        if (!done) {
+          finish(); // first: the failure the reset causes upstream is the client's doing, not an upstream error
+          up.reset(); // the client left: stop the upstream exchange too
+        }
+      });
+      String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
+      boolean bodiless = false;
+      if (length != null) {
+        up.putHeader(HttpHeaders.CONTENT_LENGTH, length.strip());
+        bodiless = length.strip().equals("0");
+      } else if (isChunked(request)) {
+        up.setChunked(true);
+      } else {
+        bodiless = true; // neither a length nor chunks: no body (RFC 9112, 6.3)
+      }
+      up.response().onComplete(ar -> {
+        if (ar.failed()) {
+          failed(ar.cause());
+        } else {
+          relay(ar.result());
+        }
+      });
+      if (bodiless) {
+        up.end(); // sent at once, head only; the request's end still has to be read before the next one
+        request.endHandler(null);
+      } else {
+        request.handler(this::bodyChunk);
+        request.endHandler(v -> up.end());
+      }
+      request.exceptionHandler(e -> {
+        if (!done) {
+          finish();
+          up.reset();
+        }
+      });
+      request.resume();
+    }
+
+    private void bodyChunk(Buffer chunk) {
+      bodyBytes += chunk.length();
+      if (bodyBytes > maxBody) { // a chunked body past the limit (a declared length was checked on arrival)
+        request.handler(null);
+        metrics.tooLarge();
+        finish(); // first: the upstream's failure that the reset causes is not an upstream error
+        upstream.reset();
+        answerAndClose(request, 413, "Content Too Large", "The request body exceeds the " + maxBody
+            + " bytes this gateway passes on.");
+        return;
+      }
+      upstream.write(chunk);
+      if (upstream.writeQueueFull()) {
+        request.pause();
+        upstream.drainHandler(v -> request.resume());
+      }
+    }
+
+    private void relay(HttpClientResponse answer) {
+      if (done) {
+        return;
+      }
+      response.setStatusCode(answer.statusCode());
+      response.setStatusMessage(answer.statusMessage());
+      MultiMap headers = answer.headers();
+      Set<String> dropped = connectionTokens(headers);
+      for (Map.Entry<String, String> e : headers) {
+        String name = e.getKey().toLowerCase(Locale.ROOT);
+        if (!HOP_BY_HOP.contains(name) && (dropped == null || !dropped.contains(name))) {
+          response.headers().add(e.getKey(), e.getValue());
+        }
+      }
+      for (Verdict.Header h : rateLimitFields) {
+        response.headers().add(h.name(), h.value());
+      }
+      if (!headers.contains(HttpHeaders.CONTENT_LENGTH) && request.method() != HttpMethod.HEAD
+          && answer.statusCode() != 204 && answer.statusCode() != 304) {
+        response.setChunked(true);
+      }
+      String length = headers.get(HttpHeaders.CONTENT_LENGTH);
+      if (length != null && length.length() <= 5) {
+        // A small answer (under 100 KB): read whole, then sent with its head in one write instead of a pipe's
+        // several.
+        answer.body().onComplete(ar -> {
+          if (ar.failed()) {
+            relayFailed(ar.cause());
+          } else {
+            response.end(ar.result());
+          }
+          finish();
+        });
+        return;
+      }
+      answer.pipeTo(response).onComplete(ar -> {
+        if (ar.failed()) {
+          relayFailed(ar.cause());
+        }
+        finish();
+      });
+    }
+
+    private void relayFailed(Throwable cause) {
+      if (!done) {
+        upstreamError(cause, /* answering= */ true);
+        response.reset();
+      }
+    }
+
+    /** The upstream could not be reached, timed out or broke: 502/504 if nothing was sent yet, else a reset. */
+    void failed(Throwable cause) {
+      if (done) {
+        return;
+      }
+      boolean timeout = upstreamError(cause, response.headWritten());
+      finish();
+      if (response.closed()) {
+        return;
+      }
+      if (response.headWritten()) {
+        response.reset();
+      } else if (timeout) {
+        answerAndClose(request, 504, "Gateway Timeout", "The upstream server did not answer in time.");
+      } else {
+        answerAndClose(request, 502, "Bad Gateway", "The upstream server could not be reached or broke the"
+            + " exchange.");
+      }
+    }
+
+    private boolean upstreamError(Throwable cause, boolean answering) {
+      boolean timeout = cause instanceof TimeoutException || cause instanceof ConnectTimeoutException;
+      boolean connect = !answering && upstream == null;
+      Metrics.UpstreamError kind = timeout ? Metrics.UpstreamError.TIMEOUT
+          : connect ? Metrics.UpstreamError.CONNECT : Metrics.UpstreamError.RESET;
+      metrics.upstreamError(kind);
+      warn("upstream error kind={} method={} uri={} cause={}", kind.name().toLowerCase(Locale.ROOT),
+          request.method(), request.uri(), cause.toString());
+      return timeout;
+    }
+
+    private void finish() {
+      if (!done) {
+        done = true;
+        metrics.inFlight().decrementAndGet();
+      }
+    }
+  }
+
+  private static boolean isChunked(HttpServerRequest request) {
+    String te = request.getHeader(HttpHeaders.TRANSFER_ENCODING);
+    return te != null && te.toLowerCase(Locale.ROOT).contains("chunked");
+  }
+
+  /** A warning at most once a second, with the number held back since the last: an upstream down is one event. */
+  private static void warn(String format, Object... args) {
+    long now = System.nanoTime();
+    long last = lastWarning.get();
+    if (now - last >= 1_000_000_000L && lastWarning.compareAndSet(last, now)) {
+      long held = heldBack.getAndSet(0);
+      log.warn(format + (held > 0 ? " (" + held + " more since the last warning)" : ""), args);
+    } else {
+      heldBack.incrementAndGet();
+    }
+  }
+}
