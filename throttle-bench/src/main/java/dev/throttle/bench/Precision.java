@@ -7,7 +7,7 @@ import java.util.concurrent.CountDownLatch;
 
 /**
  * Precision with a real clock: {@value #THREADS} threads call the blocking acquire of one limiter as fast as it
- * lets them, at 100/s, 1,000/s and 10,000/s, for 10 s each (2.5 s with {@code --quick}); every grant is stamped
+ * lets them, at 100/s, 1,000/s and 10,000/s, for 10 s each (2 s with {@code --quick}); every grant is stamped
  * with {@link System#nanoTime()} as the call returns. For each {@link Library}:
  *
  * <ul>
@@ -45,7 +45,7 @@ public final class Precision {
 
   public static void main(String[] args) throws InterruptedException {
     boolean quick = Report.quick(args);
-    long runNanos = quick ? 2_500_000_000L : 10 * SECOND;
+    long runNanos = quick ? 2 * SECOND : 10 * SECOND;
     Report report = new Report("precision");
     report.line("%d threads call the blocking acquire as fast as allowed, %.1f s per library and rate; each limiter "
         + "built for n/s with burst n where it has one, and Throttle also with burst 1", THREADS, runNanos / 1e9);
