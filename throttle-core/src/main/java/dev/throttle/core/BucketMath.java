@@ -226,14 +226,15 @@ final class BucketMath {
   }
 
   /**
-   * Moves the levels from epoch {@code e} to the later epoch {@code e2}, at time {@code t >= e2}: subtracts the
-   * credits produced between the two, saturating (after a long idle time the product may overflow, and the bucket
-   * is then full anyway).
+   * Moves the levels from epoch {@code e} to the later epoch {@code e2}: subtracts the credits produced between the
+   * two, saturating (after a long idle time the product may overflow, and the bucket is then full anyway), and
+   * keeps no bucket fuller than full at {@code e2}. (Clamping at {@code e2} rather than at the current time leaves
+   * waiters whose due time fell before {@code e2} their exact due-time decision.)
    */
-  static void shift(Plan plan, long[] levels, long t, long e, long e2) {
+  static void shift(Plan plan, long[] levels, long e, long e2) {
     for (int j = 0; j < plan.n; j++) {
       long produced = plan.interval[j] == 0 ? saturatedMultiply(e2 - e, plan.rate[j]) : produced(plan, j, e2, e);
-      levels[j] = Math.max(saturatedAdd(levels[j], -produced), fullLevel(plan, j, t, e2));
+      levels[j] = Math.max(saturatedAdd(levels[j], -produced), -plan.capacity[j]);
     }
   }
 

@@ -83,7 +83,7 @@ final class Engine {
     if (plan.single) {
       return new Cell(epochIndex(e), levels[0]);
     }
-    return new LockedBucket(this, slots, key, levels, e);
+    return new LockedBucket(this, slots, key, levels, e, t);
   }
 
   void checkCost(long cost) {
@@ -259,7 +259,7 @@ final class Engine {
     if (e < 0) {
       levels[0] = -plan.capacity[0];
     } else if (e2 > e) {
-      BucketMath.shift(plan, levels, t, e, e2);
+      BucketMath.shift(plan, levels, e, e2);
     } else {
       e2 = e; // the cell is from a quantum this thread's clock reading has not reached yet
     }
@@ -279,7 +279,7 @@ final class Engine {
       e = epochStart(t);
       levels[0] = -plan.capacity[0];
     }
-    LockedBucket bucket = new LockedBucket(this, slots, key, levels, e);
+    LockedBucket bucket = new LockedBucket(this, slots, key, levels, e, t);
     publish(slots, key, cell, bucket);
     return bucket;
   }

@@ -300,6 +300,27 @@ class RateLimiterTest {
   }
 
   @Test
+  void aLateSchedulerLosesNoRefillEvenWithABurstOfOne() {
+    // Every wake-up runs 150 us late, as a busy scheduler thread does. Waiters are granted at their due times, so
+    // the late wake-ups only delay when callbacks run, never the rate: at 10,000/s burst 1 the grant times stay
+    // 100 us apart, and by 100 ms every waiter due 150 us before has been served (granting at the moment of the
+    // wake-up instead would space them 250 us apart: 40% of the rate).
+    long lateness = 150_000;
+    Scheduler late = (task, delayNanos) -> clock.schedule(task, delayNanos + lateness);
+    RateLimiter limiter = RateLimiter.builder(Limit.parse("10000/s burst 1")).clock(clock).scheduler(late).build();
+    int[] ready = {0};
+    for (int i = 0; i < 1000; i++) {
+      limiter.acquireAsync().thenRun(() -> ready[0]++);
+    }
+    clock.advance(Duration.ofMillis(100));
+    assertThat(ready[0]).isEqualTo(1 + (100_000_000 - 150_000) / 100_000);
+    clock.advance(Duration.ofMillis(1));
+    assertThat(ready[0]).isEqualTo(1000);
+    // The bucket decided the last grant at 99.9 ms: a token is there again at 100 ms.
+    assertThat(limiter.tryAcquire()).isTrue();
+  }
+
+  @Test
   void theRateStaysExactOverDaysOfRebasedEpochs() {
     // a = 999999937 credits per ns: the epoch moves about every second, so a day crosses ~80,000 epochs.
     RateLimiter limiter = limiter("999999937/s burst 5");
