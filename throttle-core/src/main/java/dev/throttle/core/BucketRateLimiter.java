@@ -55,12 +55,7 @@ final class BucketRateLimiter implements RateLimiter, Slots<Void> {
   }
 
   @Override
-  public Object get(Void key, long t) {
-    return state;
-  }
-
-  @Override
-  public Object find(Void key) {
+  public Object get(Void key) {
     return state;
   }
 

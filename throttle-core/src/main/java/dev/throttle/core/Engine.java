@@ -97,17 +97,12 @@ final class Engine {
    * bucket, inside its lock). The thread that wrote that state read its clock before writing it, so with a clock
    * that is monotonic across threads (System.nanoTime is) a decision's time is never older than the decision it
    * follows: no thread ever sees a bucket emptier than it is because its clock reading went stale while it waited.
-   * The time given to Slots.get is only used to create a key's state (full from its epoch on) and to sweep.
+   * Slots.get reads the clock only to create a missing key's state (full from its epoch on) and to sweep.
    */
 
   <K> boolean tryAcquire(Slots<K> slots, K key, long cost) {
     for (int spins = 0; ; spins++) {
-      // The clock is the larger part of this call's cost: read it here only to create a missing state (tryTake
-      // reads it after the level, as above).
-      Object state = slots.find(key);
-      if (state == null) {
-        state = slots.get(key, now());
-      }
+      Object state = slots.get(key);
       int result;
       if (state instanceof Cell) {
         result = tryTake((Cell) state, cost);
@@ -163,9 +158,8 @@ final class Engine {
   }
 
   <K> Decision decide(Slots<K> slots, K key, long cost) {
-    long seen = now();
     for (int spins = 0; ; spins++) {
-      Object state = slots.get(key, seen);
+      Object state = slots.get(key);
       Decision decision;
       if (state instanceof Cell) {
         Cell cell = (Cell) state;
@@ -212,9 +206,8 @@ final class Engine {
   }
 
   <K> Reservation reserve(Slots<K> slots, K key, long cost, long maxWaitNanos) {
-    long seen = now();
     for (int spins = 0; ; spins++) {
-      Object state = slots.get(key, seen);
+      Object state = slots.get(key);
       if (state instanceof Cell) {
         Cell cell = (Cell) state;
         Decision decision = decide(cell, cost);

@@ -294,11 +294,12 @@ public final class KeyedRateLimiter<K> {
   /** The map as the engine's slots: a missing key gets a new, full bucket. */
   private final class MapSlots implements Slots<K> {
     @Override
-    public Object get(K key, long t) {
+    public Object get(K key) {
       Object state = states.get(key);
       if (state != null) {
         return state;
       }
+      long t = engine.now();
       int size = states.size();
       if (size >= sweepAt || size >= maxKeys) {
         if (size >= maxKeys) {
@@ -312,11 +313,6 @@ public final class KeyedRateLimiter<K> {
         }
       }
       return states.computeIfAbsent(key, k -> engine.newState(this, k, t));
-    }
-
-    @Override
-    public Object find(K key) {
-      return states.get(key);
     }
 
     @Override

@@ -180,14 +180,6 @@ final class LockedBucket {
     return true;
   }
 
-  synchronized int waiting() {
-    int n = 0;
-    for (Entry e = head; e != null; e = e.next) {
-      n++;
-    }
-    return n;
-  }
-
   private boolean cancel(Entry entry) {
     List<Entry> ready;
     boolean cancelled = false;
@@ -376,7 +368,7 @@ final class LockedBucket {
   private static void complete(List<Entry> ready) {
     if (ready != null) {
       for (Entry e : ready) {
-        e.signal();
+        e.makeReady();
       }
     }
   }
@@ -404,10 +396,6 @@ final class LockedBucket {
       super(delayNanos, resetNanos);
       this.bucket = bucket;
       this.cost = cost;
-    }
-
-    void signal() {
-      makeReady();
     }
 
     @Override

@@ -6,11 +6,11 @@ package dev.throttle.core;
  */
 interface Slots<K> {
 
-  /** The state for {@code key}, created full at time {@code t} if there is none. */
-  Object get(K key, long t);
-
-  /** The state for {@code key}, or null if there is none (nothing is created: no clock reading needed). */
-  Object find(K key);
+  /**
+   * The state for {@code key}, created full if there is none. The clock is read only to create it (and to sweep):
+   * it is most of the cost of a call on a held key, and the decision reads it again after the state anyway.
+   */
+  Object get(K key);
 
   /**
    * Puts {@code update} in place of {@code expected} (or removes the entry when {@code update} is null).
