@@ -273,7 +273,7 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
 
   private <T> void dispatch(CallImpl<T> call, Permit permit) {
     synchronized (lock) {
-      if (call.done) {
+      if (call.state == State.DONE) {
         permit.close();
         return;
       }
@@ -327,7 +327,7 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
     }
     permit.close();
     synchronized (lock) {
-      if (call.done) {
+      if (call.state == State.DONE) {
         return; // cancelled in flight
       }
       call.end = now;
@@ -403,7 +403,7 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
 
   private void retryLater(CallImpl<?> call, long delayNanos) {
     synchronized (lock) {
-      if (call.done) {
+      if (call.state == State.DONE) {
         return;
       }
       call.state = State.WAITING;
@@ -413,7 +413,7 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
 
   private void requeue(CallImpl<?> call) {
     synchronized (lock) {
-      if (call.done || call.state != State.WAITING) {
+      if (call.state != State.WAITING) { // DONE included
         return;
       }
       call.state = State.QUEUED;
@@ -425,10 +425,9 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
   private <T> void finish(CallImpl<T> call, Outcome.Status status, HttpResponse<T> response, String error) {
     Outcome<T> outcome;
     synchronized (lock) {
-      if (call.done) {
+      if (call.state == State.DONE) {
         return;
       }
-      call.done = true;
       call.state = State.DONE;
       active.remove(call);
       outcome = new Outcome<>(status, response, call.attempts, error, call.sent, call.firstSent, call.lastSent,
@@ -442,7 +441,7 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
     CompletableFuture<Permit> slot = null;
     Outcome<T> outcome;
     synchronized (lock) {
-      if (call.done) {
+      if (call.state == State.DONE) {
         return false;
       }
       switch (call.state) {
@@ -462,7 +461,6 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
         default:
           break;
       }
-      call.done = true;
       call.state = State.DONE;
       active.remove(call);
       outcome = new Outcome<>(Outcome.Status.CANCELLED, null, call.attempts, "cancelled", call.sent, call.firstSent,
@@ -580,8 +578,7 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
     final HttpRequest request;
     final HttpResponse.BodyHandler<T> handler;
     final CompletableFuture<Outcome<T>> result = new CompletableFuture<>();
-    State state = State.QUEUED;
-    boolean done;
+    State state = State.QUEUED; // DONE once the call has its outcome, and never anything else after
     int attempts;
     boolean sent;
     long firstSent;
@@ -597,7 +594,7 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
 
     boolean isDone() {
       synchronized (lock) {
-        return done;
+        return state == State.DONE;
       }
     }
 

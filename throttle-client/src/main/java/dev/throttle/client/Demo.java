@@ -1,6 +1,5 @@
 package dev.throttle.client;
 
-import dev.throttle.core.Limit;
 import java.io.IOException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -169,11 +168,6 @@ public final class Demo {
     /** Throughput (succeeded per second, see {@link Stats}) divided by the allotted rate. */
     public double utilization() {
       return stats.throughput() / demo.allotted;
-    }
-
-    /** The limit the client was given: the API's. */
-    public Limit limit() {
-      return Limit.builder().rate(demo.allotted, Duration.ofSeconds(1)).build();
     }
   }
 }

@@ -6,15 +6,13 @@ package dev.throttle.client;
 public final class Progress {
 
   private final long submitted;
-  private final long done;
   private final long succeeded;
   private final long failed;
   private final long cancelled;
   private final boolean inputComplete;
 
-  Progress(long submitted, long done, long succeeded, long failed, long cancelled, boolean inputComplete) {
+  Progress(long submitted, long succeeded, long failed, long cancelled, boolean inputComplete) {
     this.submitted = submitted;
-    this.done = done;
     this.succeeded = succeeded;
     this.failed = failed;
     this.cancelled = cancelled;
@@ -28,7 +26,7 @@ public final class Progress {
 
   /** Jobs with a result. */
   public long done() {
-    return done;
+    return succeeded + failed + cancelled;
   }
 
   public long succeeded() {
@@ -50,7 +48,7 @@ public final class Progress {
 
   @Override
   public String toString() {
-    return done + "/" + submitted + (inputComplete ? "" : "+") + " done (" + succeeded + " ok, " + failed + " failed, "
+    return done() + "/" + submitted + (inputComplete ? "" : "+") + " done (" + succeeded + " ok, " + failed + " failed, "
         + cancelled + " cancelled)";
   }
 }

@@ -176,7 +176,7 @@ public final class Stats {
 
     /** The progress of a batch that has read {@code submitted} jobs, with the counts recorded so far. */
     synchronized Progress progress(long submitted, boolean inputComplete) {
-      return new Progress(submitted, succeeded + failed + cancelled, succeeded, failed, cancelled, inputComplete);
+      return new Progress(submitted, succeeded, failed, cancelled, inputComplete);
     }
 
     synchronized Stats snapshot() {
