@@ -58,7 +58,7 @@ final class DemoCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    int inFlight = concurrency != null ? concurrency : (int) Math.min(Integer.MAX_VALUE, 4L * Math.max(1, allotted));
+    int inFlight = concurrency != null ? concurrency : (int) Math.min(Integer.MAX_VALUE, 4L * allotted);
     Demo demo;
     try {
       demo = Demo.of(requests, allotted, inFlight, latency, 0.1);

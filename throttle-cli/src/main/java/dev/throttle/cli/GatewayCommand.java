@@ -122,9 +122,7 @@ final class GatewayCommand implements Callable<Integer> {
     try {
       cfg = config != null ? fromFile() : fromFlags();
     } catch (ConfigException e) {
-      err.println("throttle gateway: " + e.getMessage());
-      err.flush();
-      return 2;
+      return fail(err, e.getMessage(), 2);
     }
     String unreachable = probe(cfg);
     if (unreachable != null) {
@@ -139,13 +137,9 @@ final class GatewayCommand implements Callable<Integer> {
     try {
       gateway = Gateway.start(cfg);
     } catch (ConfigException e) {
-      err.println("throttle gateway: " + e.getMessage());
-      err.flush();
-      return 2;
+      return fail(err, e.getMessage(), 2);
     } catch (IllegalStateException e) {
-      err.println("throttle gateway: " + e.getMessage());
-      err.flush();
-      return 1;
+      return fail(err, e.getMessage(), 1);
     }
     CountDownLatch stop = new CountDownLatch(1);
     if (!onTermination(stop::countDown)) {
@@ -183,11 +177,11 @@ final class GatewayCommand implements Callable<Integer> {
     }
     GatewayConfig.Builder b = GatewayConfig.builder();
     flag("--upstream", () -> b.upstream(upstream));
-    flag("--port", () -> b.listen(host == null ? "0.0.0.0" : host, port == null ? GatewayConfig.DEFAULT_PORT : port));
+    flag("--port", () -> b.listen(host == null ? GatewayConfig.DEFAULT_HOST : host, port == null ? GatewayConfig.DEFAULT_PORT : port));
     if (adminPort != null && adminPort == -1) {
       b.noAdmin();
     } else {
-      flag("--admin-port", () -> b.admin(adminHost == null ? "127.0.0.1" : adminHost,
+      flag("--admin-port", () -> b.admin(adminHost == null ? GatewayConfig.DEFAULT_ADMIN_HOST : adminHost,
           adminPort == null ? GatewayConfig.DEFAULT_ADMIN_PORT : adminPort));
     }
     if (store != null && !store.equalsIgnoreCase("memory")) {
@@ -211,7 +205,9 @@ final class GatewayCommand implements Callable<Integer> {
     TrustedProxies proxies = trustedProxies == null ? TrustedProxies.none()
         : flag("--trusted-proxies", () -> TrustedProxies.parse(trustedProxies));
     Rule.Builder rule = Rule.builder("default");
-    flag("--path", () -> rule.path(path == null ? "/" : path));
+    if (path != null) {
+      flag("--path", () -> rule.path(path));
+    }
     flag("--limit", () -> rule.limit(limit));
     flag("--key", () -> rule.key(KeyResolver.parse(key == null ? "ip" : key, proxies)));
     String m = mode == null ? "reject" : mode.toLowerCase(Locale.ROOT);
@@ -233,13 +229,18 @@ final class GatewayCommand implements Callable<Integer> {
     return b.build();
   }
 
+  /** Reports a failure to start as {@code throttle gateway: <message>} and returns the exit code. */
+  private static int fail(PrintWriter err, String message, int code) {
+    err.println("throttle gateway: " + message);
+    err.flush();
+    return code;
+  }
+
   /** Runs a setter; its error is reported as the flag's. */
   private static <T> T flag(String name, java.util.function.Supplier<T> setter) {
     try {
       return setter.get();
-    } catch (ConfigException e) {
-      throw new ConfigException(name + ": " + e.getMessage());
-    } catch (IllegalArgumentException e) {
+    } catch (IllegalArgumentException e) { // ConfigException too
       throw new ConfigException(name + ": " + e.getMessage());
     }
   }

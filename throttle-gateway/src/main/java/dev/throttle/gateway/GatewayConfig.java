@@ -58,8 +58,12 @@ public final class GatewayConfig {
     }
   }
 
+  /** The default address of the proxy: every interface. */
+  public static final String DEFAULT_HOST = "0.0.0.0";
   /** The default port of the proxy. */
   public static final int DEFAULT_PORT = 8080;
+  /** The default address of {@code /health} and {@code /metrics}: the loopback address. */
+  public static final String DEFAULT_ADMIN_HOST = "127.0.0.1";
   /** The default port of {@code /health} and {@code /metrics}, on the loopback address. */
   public static final int DEFAULT_ADMIN_PORT = 9090;
 
@@ -231,9 +235,9 @@ public final class GatewayConfig {
 
   /** Configures a {@link GatewayConfig}; every setter checks its value at once. */
   public static final class Builder {
-    private String host = "0.0.0.0";
+    private String host = DEFAULT_HOST;
     private int port = DEFAULT_PORT;
-    private String adminHost = "127.0.0.1";
+    private String adminHost = DEFAULT_ADMIN_HOST;
     private int adminPort = DEFAULT_ADMIN_PORT;
     private URI upstream;
     private final List<Route> routes = new ArrayList<>();

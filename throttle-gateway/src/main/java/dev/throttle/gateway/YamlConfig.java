@@ -82,14 +82,14 @@ final class YamlConfig {
       Node v = e.getValue().getValueNode();
       switch (e.getKey()) {
         case "listen" -> {
-          HostPort hp = hostPort(v, "listen", "0.0.0.0");
+          HostPort hp = hostPort(v, "listen", GatewayConfig.DEFAULT_HOST);
           at(v, () -> b.listen(hp.host, hp.port));
         }
         case "admin" -> {
           if (scalarOrNull(v) != null && scalarOrNull(v).equalsIgnoreCase("off")) {
             b.noAdmin();
           } else {
-            HostPort hp = hostPort(v, "admin", "127.0.0.1");
+            HostPort hp = hostPort(v, "admin", GatewayConfig.DEFAULT_ADMIN_HOST);
             at(v, () -> b.admin(hp.host, hp.port));
           }
         }
