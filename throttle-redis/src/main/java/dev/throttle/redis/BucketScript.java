@@ -42,13 +42,11 @@ final class BucketScript {
   static final int ALLOWED = 1;
   static final int RESERVED = 2;
 
-  final Limit limit;
   final int buckets;
   /** a, p, C, I of every bucket, as the little-endian doubles the script unpacks (all integers below 2^53). */
   private final double[] params;
 
   BucketScript(Limit limit) {
-    this.limit = limit;
     List<Bandwidth> bandwidths = limit.bandwidths();
     this.buckets = bandwidths.size();
     this.params = new double[4 * buckets];

@@ -69,8 +69,4 @@ final class Deadlines {
       scheduler.schedule(this::sweep, Math.max(0, Math.min(head.deadline - now, MAX_SWEEP_INTERVAL_NANOS)));
     }
   }
-
-  int size() {
-    return queue.size();
-  }
 }

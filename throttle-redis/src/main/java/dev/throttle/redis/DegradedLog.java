@@ -32,8 +32,13 @@ final class DegradedLog {
     }
   }
 
+  /** The failure inside a {@link CompletionException}, or {@code e} itself. */
+  static Throwable unwrap(Throwable e) {
+    return e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+  }
+
   static String describe(Throwable e) {
-    Throwable t = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+    Throwable t = unwrap(e);
     return t.getClass().getSimpleName() + (t.getMessage() == null ? "" : " " + t.getMessage());
   }
 }

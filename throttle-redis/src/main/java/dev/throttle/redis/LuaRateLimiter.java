@@ -11,7 +11,6 @@ import dev.throttle.core.Scheduler;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -57,6 +56,7 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
   private final Scheduler scheduler;
   private final KeyedRateLimiter<K> local; // the LOCAL policy's limiter, else null
   private final ShortCircuit<K> shortCircuit; // null unless enabled
+  private final Decision fullBucketOne; // fail-open's answer to a cost of 1, the common one
   private final DegradedLog degradedLog = new DegradedLog(log);
 
   private final LongAdder fromRedis = new LongAdder();
@@ -70,11 +70,11 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
     this.limit = b.limit;
     this.script = new BucketScript(b.limit);
     this.keys = new Keys<>(b.prefix, b.limit, b.encoder);
-    this.timeoutNanos = saturatedNanos(b.timeout);
+    this.timeoutNanos = RateLimiter.maxWaitNanos(b.timeout);
     this.policy = b.failurePolicy;
-    this.circuit = new Circuit(b.circuitFailures, saturatedNanos(b.circuitOpen));
+    this.closedWaitNanos = RateLimiter.maxWaitNanos(b.circuitOpen);
+    this.circuit = new Circuit(b.circuitFailures, closedWaitNanos);
     this.deadlines = new Deadlines(timeoutNanos, Scheduler.shared());
-    this.closedWaitNanos = saturatedNanos(b.circuitOpen);
     this.clock = b.clock;
     this.origin = b.clock == null ? 0 : b.clock.nanoTime();
     this.minTtlMillis = b.clock == null ? 0 : TEST_CLOCK_MIN_TTL_MILLIS;
@@ -84,6 +84,7 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
     this.local = localLimit == null ? null
         : KeyedRateLimiter.<K>builder(localLimit).clock(localClock).scheduler(b.scheduler).build();
     this.shortCircuit = b.shortCircuit ? new ShortCircuit<>(localClock) : null;
+    this.fullBucketOne = fullBucket(1);
   }
 
   @Override
@@ -335,7 +336,7 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
   private Decision degradedDecision(K key, long cost, Throwable failure) {
     count(failure);
     return switch (policy.kind) {
-      case OPEN -> fullBucket(cost);
+      case OPEN -> cost == 1 ? fullBucketOne : fullBucket(cost);
       case CLOSED -> closedRefusal();
       case LOCAL -> cost <= local.limit().maxCost() ? local.decide(key, cost) : closedRefusal();
     };
@@ -344,7 +345,7 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
   private Reservation degradedReservation(K key, long cost, long maxWaitNanos, Throwable failure) {
     count(failure);
     return switch (policy.kind) {
-      case OPEN -> Reservation.ready(fullBucket(cost));
+      case OPEN -> Reservation.ready(cost == 1 ? fullBucketOne : fullBucket(cost));
       case CLOSED -> Reservation.notGranted(closedRefusal());
       case LOCAL -> cost <= local.limit().maxCost()
           ? local.reserve(key, cost, Duration.ofNanos(maxWaitNanos))
@@ -353,8 +354,7 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
   }
 
   private void count(Throwable failure) {
-    Throwable cause = failure instanceof CompletionException && failure.getCause() != null
-        ? failure.getCause() : failure;
+    Throwable cause = DegradedLog.unwrap(failure);
     if (cause instanceof CircuitOpenException) {
       skipped.increment();
       return; // logged when it opened
@@ -369,18 +369,12 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
     }
   }
 
-  /** Fail-open: what a full bucket (a key seen for the first time) answers. */
+  /** Fail-open: what a full bucket (a key seen for the first time) answers; built afresh, so kept for a cost of 1. */
   private Decision fullBucket(long cost) {
     return RateLimiter.builder(limit).clock(() -> 0L).scheduler(scheduler).build().decide(cost);
   }
 
   private Decision closedRefusal() {
     return Decision.refused(0, closedWaitNanos, closedWaitNanos);
-  }
-
-  // ---- arguments ----
-
-  private static long saturatedNanos(Duration d) {
-    return d.compareTo(Duration.ofNanos(MAX_WAIT_NANOS)) >= 0 ? MAX_WAIT_NANOS : d.toNanos();
   }
 }

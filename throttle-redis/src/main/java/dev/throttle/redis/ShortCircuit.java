@@ -61,6 +61,9 @@ final class ShortCircuit<K> {
   }
 
   private synchronized void sweep() {
+    if (blocks.size() < sweepAt) {
+      return; // another thread swept while this one waited for the lock
+    }
     long now = clock.nanoTime();
     for (Map.Entry<K, Block> e : blocks.entrySet()) {
       if (e.getValue().until - now <= 0) {
@@ -68,9 +71,5 @@ final class ShortCircuit<K> {
       }
     }
     sweepAt = Math.max(1024, blocks.size() * 2);
-  }
-
-  int size() {
-    return blocks.size();
   }
 }
