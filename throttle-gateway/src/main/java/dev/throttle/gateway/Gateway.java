@@ -1,7 +1,6 @@
 package dev.throttle.gateway;
 
 import dev.throttle.http.HttpThrottle;
-import dev.throttle.http.Rule;
 import dev.throttle.http.StoreFactory;
 import dev.throttle.redis.RedisLimits;
 import dev.throttle.redis.RedisRateLimiter;
@@ -228,7 +227,7 @@ public final class Gateway implements AutoCloseable {
       request.response().setStatusCode(405).putHeader(HttpHeaders.ALLOW, "GET, HEAD").end();
     } else if (path.equals("/metrics")) {
       request.response().putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
-          .end(metrics.scrape(throttle::waiting, redisLimiters, redis != null && redis.isConnected()));
+          .end(metricsText());
     } else if (path.equals("/health")) {
       boolean redisUp = redis == null || redis.isConnected();
       String status = closing ? "stopping" : redisUp ? "up" : "degraded";
@@ -322,11 +321,6 @@ public final class Gateway implements AutoCloseable {
   @Override
   public String toString() {
     return "Gateway[" + config.host() + ":" + port + " -> " + config.upstream() + "]";
-  }
-
-  /** The rules the gateway enforces, in order (for logs and tests). */
-  List<Rule> rules() {
-    return throttle.rules();
   }
 
   Metrics metrics() {

@@ -300,10 +300,16 @@ public final class GatewayConfig {
 
     /** The in-memory store (the default), holding at most {@code maxKeysPerRule} keys per rule. */
     public Builder memoryStore(int maxKeysPerRule) {
+      maxKeys(maxKeysPerRule);
+      this.redisUri = null;
+      return this;
+    }
+
+    /** The most keys per rule the in-memory store holds; the store stays as chosen. */
+    public Builder maxKeys(int maxKeysPerRule) {
       if (maxKeysPerRule < 1) {
         throw new ConfigException("max-keys must be at least 1, got " + maxKeysPerRule);
       }
-      this.redisUri = null;
       this.maxKeys = maxKeysPerRule;
       return this;
     }

@@ -78,8 +78,7 @@ final class Proxy implements Handler<HttpServerRequest> {
     String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
     if (length != null && tooLong(length)) {
       metrics.tooLarge();
-      answerAndClose(request, 413, "Content Too Large", "The request body exceeds the " + maxBody
-          + " bytes this gateway passes on.");
+      answerTooLarge(request);
       return;
     }
     request.pause(); // the body stays unread until the verdict: passed on, or discarded
@@ -146,6 +145,11 @@ final class Proxy implements Handler<HttpServerRequest> {
   }
 
   /** The gateway's own answer when the request cannot be read or passed on; the connection closes after it. */
+  private void answerTooLarge(HttpServerRequest request) {
+    answerAndClose(request, 413, "Content Too Large", "The request body exceeds the " + maxBody
+        + " bytes this gateway passes on.");
+  }
+
   private static void answerAndClose(HttpServerRequest request, int status, String title, String detail) {
     HttpServerResponse response = request.response();
     if (response.ended() || response.closed() || response.headWritten()) {
@@ -259,8 +263,9 @@ final class Proxy implements Handler<HttpServerRequest> {
       String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
       boolean bodiless = false;
       if (length != null) {
-        up.putHeader(HttpHeaders.CONTENT_LENGTH, length.strip());
-        bodiless = length.strip().equals("0");
+        String declared = length.strip();
+        up.putHeader(HttpHeaders.CONTENT_LENGTH, declared);
+        bodiless = declared.equals("0");
       } else if (isChunked(request)) {
         up.setChunked(true);
       } else {
@@ -296,8 +301,7 @@ final class Proxy implements Handler<HttpServerRequest> {
         metrics.tooLarge();
         finish(); // first: the upstream's failure that the reset causes is not an upstream error
         upstream.reset();
-        answerAndClose(request, 413, "Content Too Large", "The request body exceeds the " + maxBody
-            + " bytes this gateway passes on.");
+        answerTooLarge(request);
         return;
       }
       upstream.write(chunk);
@@ -324,11 +328,11 @@ final class Proxy implements Handler<HttpServerRequest> {
       for (Verdict.Header h : rateLimitFields) {
         response.headers().add(h.name(), h.value());
       }
-      if (!headers.contains(HttpHeaders.CONTENT_LENGTH) && request.method() != HttpMethod.HEAD
+      String length = headers.get(HttpHeaders.CONTENT_LENGTH);
+      if (length == null && request.method() != HttpMethod.HEAD
           && answer.statusCode() != 204 && answer.statusCode() != 304) {
         response.setChunked(true);
       }
-      String length = headers.get(HttpHeaders.CONTENT_LENGTH);
       if (length != null && length.length() <= 5) {
         // A small answer (under 100 KB): read whole, then sent with its head in one write instead of a pipe's
         // several.

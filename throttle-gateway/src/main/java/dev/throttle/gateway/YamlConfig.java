@@ -101,7 +101,7 @@ final class YamlConfig {
         case "redis-timeout" -> at(v, () -> b.redisTimeout(duration(v, e.getKey())));
         case "on-redis-failure" -> at(v, () -> b.redisFailure(GatewayConfig.parseFailurePolicy(scalar(v, e.getKey()))));
         case "redis-prefix" -> at(v, () -> b.redisPrefix(scalar(v, e.getKey())));
-        case "max-keys" -> at(v, () -> b.memoryStore(integer(v, e.getKey())));
+        case "max-keys" -> at(v, () -> b.maxKeys(integer(v, e.getKey())));
         case "legacy-headers" -> b.legacyHeaders(bool(v, e.getKey()));
         case "connect-timeout" -> at(v, () -> b.connectTimeout(duration(v, e.getKey())));
         case "upstream-timeout" -> at(v, () -> b.upstreamTimeout(duration(v, e.getKey())));
@@ -112,12 +112,6 @@ final class YamlConfig {
         default -> { } // trusted-proxies and forwarded-header above, routes below
       }
     }
-    // "store: memory" after "max-keys" must not undo it, and the reverse: apply the store last.
-    NodeTuple store = top.get("store");
-    if (store != null && !scalar(store.getValueNode(), "store").equalsIgnoreCase("memory")) {
-      b.redisStore(scalar(store.getValueNode(), "store"));
-    }
-
     NodeTuple routes = top.get("routes");
     if (routes == null) {
       throw new ConfigException(file, 1, "no routes (expected 'routes:' with at least one route and its rules)");

@@ -165,10 +165,6 @@ public final class RedisDecisionBench {
     return sb.toString();
   }
 
-  private static double run(int callers, double warmup, double seconds, IntFunction<CompletableFuture<?>> op) {
-    return run(callers, warmup, seconds, op, 1);
-  }
-
   /**
    * Keeps {@code callers} calls in flight for the warm-up and the measurement; returns completed calls per second
    * during the measurement. {@code op} gets a key index drawn uniformly below {@code keys}.
