@@ -37,6 +37,7 @@ final class Keys {
   static final class Header implements KeyResolver {
     private final String name;
     private final String prefix;
+    private final String what; // for the error about a value too long
 
     Header(String name) {
       if (name == null || !isToken(name)) {
@@ -45,6 +46,7 @@ final class Keys {
       }
       this.name = name;
       this.prefix = "header:" + name.toLowerCase(Locale.ROOT) + ":";
+      this.what = "the " + name + " header";
     }
 
     @Override
@@ -53,12 +55,7 @@ final class Keys {
       if (value == null || value.isBlank()) {
         return null;
       }
-      value = value.strip();
-      if (value.length() > KeyResolver.MAX_VALUE_LENGTH) {
-        throw new InvalidKeyException("the " + name + " header is " + value.length() + " characters long; at most "
-            + KeyResolver.MAX_VALUE_LENGTH + " are accepted as a rate-limit key");
-      }
-      return prefix + escape(value);
+      return prefix + bounded(what, value.strip());
     }
 
     @Override
@@ -76,22 +73,13 @@ final class Keys {
         if (p == null || p.isEmpty()) {
           return null;
         }
-        if (p.length() > KeyResolver.MAX_VALUE_LENGTH) {
-          throw new InvalidKeyException("the user name is " + p.length() + " characters long; at most "
-              + KeyResolver.MAX_VALUE_LENGTH + " are accepted as a rate-limit key");
-        }
-        return "principal:" + escape(p);
+        return "principal:" + bounded("the user name", p);
       }
     },
     PATH("path") {
       @Override
       public String resolve(RequestView request) {
-        String p = request.path();
-        if (p.length() > KeyResolver.MAX_VALUE_LENGTH) {
-          throw new InvalidKeyException("the path is " + p.length() + " characters long; at most "
-              + KeyResolver.MAX_VALUE_LENGTH + " are accepted as a rate-limit key");
-        }
-        return "path:" + escape(p);
+        return "path:" + bounded("the path", request.path());
       }
     },
     ALL("all") {
@@ -219,6 +207,15 @@ final class Keys {
     return true;
   }
 
+  /** {@code value} escaped, or an {@link InvalidKeyException} naming {@code what} when it is too long to be a key. */
+  private static String bounded(String what, String value) {
+    if (value.length() > KeyResolver.MAX_VALUE_LENGTH) {
+      throw new InvalidKeyException(what + " is " + value.length() + " characters long; at most "
+          + KeyResolver.MAX_VALUE_LENGTH + " are accepted as a rate-limit key");
+    }
+    return escape(value);
+  }
+
   /**
    * Percent-escapes everything outside printable ASCII, and {@code %} and {@code +} (the join character), so that a
    * key is printable, reads back unambiguously, and two different values never give the same key.
@@ -227,7 +224,7 @@ final class Keys {
     int i = 0;
     while (i < value.length()) {
       char c = value.charAt(i);
-      if (c <= ' ' || c >= 127 || c == '%' || c == '+') {
+      if (needsEscape(c)) {
         break;
       }
       i++;
@@ -239,7 +236,7 @@ final class Keys {
     byte[] rest = value.substring(i).getBytes(StandardCharsets.UTF_8);
     for (byte b : rest) {
       int c = b & 0xff;
-      if (c <= ' ' || c >= 127 || c == '%' || c == '+') {
+      if (needsEscape(c)) {
         sb.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
             .append(Character.toUpperCase(Character.forDigit(c & 0xf, 16)));
       } else {
@@ -247,5 +244,9 @@ final class Keys {
       }
     }
     return sb.toString();
+  }
+
+  private static boolean needsEscape(int c) {
+    return c <= ' ' || c >= 127 || c == '%' || c == '+';
   }
 }

@@ -47,6 +47,7 @@ final class Render {
   static final class Policy {
     final String ruleName;
     final List<String> names; // one policy per bucket
+    private final List<String> quotedNames; // the names as structured-field strings
     final String policyField;
     final String limitText;
     final long burst;
@@ -56,10 +57,12 @@ final class Render {
       Limit limit = rule.limit();
       List<Bandwidth> buckets = limit.bandwidths();
       List<String> n = new ArrayList<>();
+      List<String> quoted = new ArrayList<>();
       StringBuilder field = new StringBuilder();
       for (int i = 0; i < buckets.size(); i++) {
         String name = buckets.size() == 1 ? rule.name() : rule.name() + "-" + (i + 1);
         n.add(name);
+        quoted.add(sfString(name));
         Bandwidth b = buckets.get(i);
         long w = ceilSeconds(b.periodNanos());
         long q = BigInteger.valueOf(b.amount()).multiply(BigInteger.valueOf(w)).multiply(BigInteger.valueOf(SECOND))
@@ -67,9 +70,10 @@ final class Render {
         if (field.length() > 0) {
           field.append(", ");
         }
-        field.append(sfString(name)).append(";q=").append(q).append(";w=").append(Math.min(w, SF_MAX));
+        field.append(quoted.get(i)).append(";q=").append(q).append(";w=").append(Math.min(w, SF_MAX));
       }
       this.names = List.copyOf(n);
+      this.quotedNames = List.copyOf(quoted);
       this.policyField = field.toString();
       this.limitText = limit.toString();
       this.burst = limit.maxCost();
@@ -78,11 +82,11 @@ final class Render {
     /** The {@code RateLimit} field: every policy of the rule with the same remaining and seconds. */
     String rateLimitField(long remaining, long seconds) {
       StringBuilder sb = new StringBuilder();
-      for (String name : names) {
+      for (String name : quotedNames) {
         if (sb.length() > 0) {
           sb.append(", ");
         }
-        sb.append(sfString(name)).append(";r=").append(Math.min(remaining, SF_MAX)).append(";t=")
+        sb.append(name).append(";r=").append(Math.min(remaining, SF_MAX)).append(";t=")
             .append(Math.min(seconds, SF_MAX));
       }
       return sb.toString();

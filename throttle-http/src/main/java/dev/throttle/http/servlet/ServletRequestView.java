@@ -37,6 +37,11 @@ final class ServletRequestView implements RequestView {
   }
 
   @Override
+  public String header(String name) {
+    return request.getHeader(name); // the first value, without listing them all
+  }
+
+  @Override
   public String remoteAddress() {
     return request.getRemoteAddr();
   }
