@@ -94,6 +94,19 @@ public final class Verdict {
     this.remaining = remaining;
   }
 
+  /**
+   * The {@code 503} (with {@code Retry-After: 1}) for a request this verdict passed on that the adapter could not
+   * hand to the application after all: a container that is stopping takes no more dispatches. {@code reason} is how
+   * the adapter learnt it: {@link Outcome#TIMED_OUT} or {@link Outcome#CLIENT_GONE}. The tokens stay spent.
+   */
+  public Verdict undelivered(Outcome reason) {
+    if (!proceeds() || reason.proceeds()) {
+      throw new IllegalArgumentException("undelivered() needs a verdict that passed the request on and a reason that "
+          + "does not, got " + this + " and " + reason);
+    }
+    return Render.unavailable(reason, ruleName, key, 0, waitedNanos);
+  }
+
   /** The tokens left that the rate-limit fields report; -1 without such fields. */
   long remaining() {
     return remaining;

@@ -61,9 +61,13 @@ import org.slf4j.LoggerFactory;
  * Every waiting request is answered {@code 503} with {@code Retry-After} and its place given up, whichever comes
  * first: the throttle is {@linkplain HttpThrottle#close() closed} ({@link #destroy()} closes it), or the container
  * fails the suspended request as it stops (Jetty does so as it stops its connectors, before it destroys filters;
- * the answer still goes out). To be sure the answers reach the clients in any container, close the throttle at the
- * start of the shutdown, while connections are open (Spring: a {@code SmartLifecycle}; embedded Jetty: a listener on
- * the server's {@code lifeCycleStopping}); the README shows both.
+ * the answer still goes out). A request whose turn comes while the container is stopping, and whose dispatch the
+ * container then never carries out (Tomcat unmaps the application, waits up to its {@code unloadDelay} for suspended
+ * requests, then times them out), is answered {@code 503} too, never with the container's error page. The Servlet
+ * API tells a filter of the shutdown only when it is destroyed, which Tomcat does last: to answer at once, before
+ * any turn comes for nobody, close the throttle at the start of the shutdown, while connections are open (Spring: a
+ * {@code SmartLifecycle}; embedded Jetty: a listener on the server's {@code lifeCycleStopping}; Tomcat: a
+ * {@code LifecycleListener} on the context's {@code before_stop} event); docs/http.md shows them.
  *
  * <h2>Configuration</h2>
  *
@@ -77,6 +81,9 @@ public final class ThrottleFilter implements Filter {
 
   /** Extra time given to the async timeout beyond the longest maximum wait: room for a remote store to answer. */
   static final Duration TIMEOUT_MARGIN = Duration.ofSeconds(30);
+
+  /** The request attribute holding a suspended request's {@link Exchange}, so that its dispatch is seen to arrive. */
+  private static final String EXCHANGE = ThrottleFilter.class.getName() + ".exchange";
 
   private static final List<String> INIT_PARAMETERS = List.of("rules", "trusted-proxies", "forwarded-header",
       "legacy-headers", "max-keys");
@@ -201,6 +208,10 @@ public final class ThrottleFilter implements Filter {
     // turn came) or the application's, and FORWARD, INCLUDE and ERROR dispatches belong to a request already counted.
     if (!(req instanceof HttpServletRequest) || !(res instanceof HttpServletResponse)
         || req.getDispatcherType() != DispatcherType.REQUEST) {
+      if (req.getDispatcherType() == DispatcherType.ASYNC && req.getAttribute(EXCHANGE) instanceof Exchange e) {
+        req.removeAttribute(EXCHANGE);
+        e.arrived = true; // the delayed request reached the chain again
+      }
       chain.doFilter(req, res);
       return;
     }
@@ -219,6 +230,7 @@ public final class ThrottleFilter implements Filter {
     AsyncContext async = request.startAsync(request, response);
     async.setTimeout(asyncTimeoutMillis);
     Exchange exchange = new Exchange(async, admission, verdict, response);
+    request.setAttribute(EXCHANGE, exchange);
     async.addListener(exchange);
     verdict.thenAccept(exchange::onVerdict);
   }
@@ -288,6 +300,9 @@ public final class ThrottleFilter implements Filter {
     private final CompletableFuture<Verdict> verdict;
     private final HttpServletResponse response;
     private final AtomicBoolean finished = new AtomicBoolean();
+    /** Whether the dispatch of a request passed on came back through the filter (so the application has it). */
+    private volatile boolean arrived;
+    private volatile boolean dispatched;
 
     Exchange(AsyncContext async, Admission admission, CompletableFuture<Verdict> verdict,
         HttpServletResponse response) {
@@ -329,14 +344,18 @@ public final class ThrottleFilter implements Filter {
     private void proceed(Verdict v) {
       if (finished.compareAndSet(false, true)) {
         addHeaders(v, response);
+        dispatched = true;
         async.dispatch();
       }
     }
 
     private void answer(Verdict v) {
-      if (!finished.compareAndSet(false, true)) {
-        return;
+      if (finished.compareAndSet(false, true)) {
+        send(v);
       }
+    }
+
+    private void send(Verdict v) {
       try {
         write(v, response);
       } catch (IOException | IllegalStateException e) {
@@ -356,7 +375,9 @@ public final class ThrottleFilter implements Filter {
 
     @Override
     public void onTimeout(AsyncEvent event) {
-      giveUp(Admission.Cancel.TIMED_OUT);
+      if (!undelivered(Verdict.Outcome.TIMED_OUT)) {
+        giveUp(Admission.Cancel.TIMED_OUT);
+      }
     }
 
     /**
@@ -365,7 +386,25 @@ public final class ThrottleFilter implements Filter {
      */
     @Override
     public void onError(AsyncEvent event) {
-      giveUp(Admission.Cancel.CLIENT_GONE);
+      if (!undelivered(Verdict.Outcome.CLIENT_GONE)) {
+        giveUp(Admission.Cancel.CLIENT_GONE);
+      }
+    }
+
+    /**
+     * A request passed on whose dispatch never reached the application, and now times out or fails: a container
+     * that is stopping takes no more dispatches (Tomcat, between unmapping the application and destroying its
+     * filters, then times them out), and would answer with its own error page. The filter answers its 503 instead.
+     * True if this was such a request (answered now, unless the response had begun).
+     */
+    private boolean undelivered(Verdict.Outcome reason) {
+      if (!dispatched || arrived) {
+        return false;
+      }
+      if (!response.isCommitted()) {
+        send(verdict.join().undelivered(reason));
+      }
+      return true;
     }
 
     /**
