@@ -29,16 +29,16 @@ final class DefaultHttpThrottle implements HttpThrottle {
     final RateLimitStore<String> store;
     final Render.Policy policy;
 
-    Entry(Rule rule, RateLimitStore<String> store) {
+    Entry(Rule rule, RateLimitStore<String> store, RateLimitHeaders headers, boolean legacy) {
       this.rule = rule;
       this.store = store;
-      this.policy = new Render.Policy(rule);
+      this.policy = new Render.Policy(rule, headers, legacy);
     }
   }
 
   private final List<List<Entry>> groups;
   private final List<Rule> rules;
-  private final boolean legacy;
+  private final RateLimitHeaders headers;
   private final Clock clock;
   private final Consumer<Verdict> listener;
   private final Set<Pending> pending = ConcurrentHashMap.newKeySet();
@@ -57,14 +57,14 @@ final class DefaultHttpThrottle implements HttpThrottle {
         if (!names.add(rule.name())) {
           throw new IllegalArgumentException("Invalid rule '" + rule.name() + "': two rules have this name");
         }
-        list.add(new Entry(rule, storeFor(rule, b.stores)));
+        list.add(new Entry(rule, storeFor(rule, b.stores), b.headers, b.legacyHeaders));
         all.add(rule);
       }
       groupList.add(List.copyOf(list));
     }
     this.groups = List.copyOf(groupList);
     this.rules = List.copyOf(all);
-    this.legacy = b.legacyHeaders;
+    this.headers = b.headers;
     this.clock = b.clock;
     this.listener = b.listener;
   }
@@ -279,12 +279,12 @@ final class DefaultHttpThrottle implements HttpThrottle {
       if (error != null) {
         onFailure(error);
       } else if (d.isAllowed()) {
-        finish(Render.pass(Verdict.Outcome.ALLOWED, entry.policy, legacy, key, d.remaining(), d.resetNanos(), 0));
+        finish(Render.pass(Verdict.Outcome.ALLOWED, entry.policy, key, d.remaining(), d.resetNanos(), 0));
       } else if (entry.rule.isDryRun()) {
-        finish(Render.pass(Verdict.Outcome.DRY_RUN_REFUSED, entry.policy, legacy, key, d.remaining(), d.resetNanos(),
+        finish(Render.pass(Verdict.Outcome.DRY_RUN_REFUSED, entry.policy, key, d.remaining(), d.resetNanos(),
             0));
       } else {
-        finish(Render.refused(entry.policy, legacy, key, d));
+        finish(Render.refused(entry.policy, key, d));
       }
     }
 
@@ -294,12 +294,12 @@ final class DefaultHttpThrottle implements HttpThrottle {
         return;
       }
       if (!r.isGranted()) {
-        finish(Render.refused(entry.policy, legacy, key, r.decision()));
+        finish(Render.refused(entry.policy, key, r.decision()));
         return;
       }
       if (r.isReady()) {
         Decision d = r.decision();
-        finish(Render.pass(Verdict.Outcome.ALLOWED, entry.policy, legacy, key, d.remaining(), d.resetNanos(), 0));
+        finish(Render.pass(Verdict.Outcome.ALLOWED, entry.policy, key, d.remaining(), d.resetNanos(), 0));
         return;
       }
       dueAt = startedAt + r.delayNanos();
@@ -310,7 +310,7 @@ final class DefaultHttpThrottle implements HttpThrottle {
           // Its tokens were taken when it became ready: none are known to remain, and the bucket is full after the
           // reset estimated at reservation, less the wait.
           long reset = Math.max(0, r.decision().resetNanos() - waited);
-          finish(Render.pass(Verdict.Outcome.DELAYED, entry.policy, legacy, key, 0, reset, waited));
+          finish(Render.pass(Verdict.Outcome.DELAYED, entry.policy, key, 0, reset, waited));
         } else if (cancelled.get() != null) {
           finish(cancelledVerdict(cancelled.get()));
         } else {
@@ -412,7 +412,7 @@ final class DefaultHttpThrottle implements HttpThrottle {
         synchronized (this) {
           all = List.copyOf(passed);
         }
-        end(Render.combine(all, null));
+        end(Render.combine(all, null, headers));
         return;
       }
       Pending stage = stages.get(i);
@@ -448,7 +448,7 @@ final class DefaultHttpThrottle implements HttpThrottle {
         synchronized (this) {
           all = List.copyOf(passed);
         }
-        end(Render.combine(all, v));
+        end(Render.combine(all, v, headers));
       }
     }
 

@@ -80,6 +80,7 @@ public interface HttpThrottle extends AutoCloseable {
     TrustedProxies proxies = TrustedProxies.none();
     StoreFactory stores = StoreFactory.inMemory();
     boolean legacyHeaders = true;
+    RateLimitHeaders headers = RateLimitHeaders.DRAFT_10;
     Clock clock = Clock.system();
     Consumer<Verdict> listener = v -> {};
 
@@ -158,9 +159,21 @@ public interface HttpThrottle extends AutoCloseable {
       return this;
     }
 
-    /** Whether to send {@code X-RateLimit-Limit}, {@code -Remaining} and {@code -Reset} too (default true). */
+    /**
+     * Whether to send {@code X-RateLimit-Limit}, {@code -Remaining} and {@code -Reset} beside the draft fields of
+     * {@link #rateLimitHeaders} (default true).
+     */
     public Builder legacyHeaders(boolean legacyHeaders) {
       this.legacyHeaders = legacyHeaders;
+      return this;
+    }
+
+    /**
+     * Which rate-limit fields responses carry (default {@link RateLimitHeaders#DRAFT_10}): the IETF draft's in the
+     * dialect clients understand, only the legacy {@code X-RateLimit-*}, or none.
+     */
+    public Builder rateLimitHeaders(RateLimitHeaders headers) {
+      this.headers = Objects.requireNonNull(headers, "headers");
       return this;
     }
 
@@ -183,9 +196,13 @@ public interface HttpThrottle extends AutoCloseable {
      * The throttle, with a store for each rule.
      *
      * @throws IllegalArgumentException naming the rule: invalid rule text, two rules with one name, a store that
-     *     cannot be made; or when there is no rule at all
+     *     cannot be made; or when there is no rule at all, or legacy fields are both asked for and turned off
      */
     public HttpThrottle build() {
+      if (headers == RateLimitHeaders.LEGACY && !legacyHeaders) {
+        throw new IllegalArgumentException("rate-limit-headers=legacy sends only the X-RateLimit-* fields, which "
+            + "legacy-headers=false turns off: for no rate-limit field at all, use rate-limit-headers=none");
+      }
       List<List<Rule>> all = new ArrayList<>();
       for (int i = 0; i < rules.size(); i++) {
         if (groups.get(i) != null) {

@@ -29,6 +29,7 @@ import java.util.List;
  *
  * Seconds are rounded up, never down: a client that waits what the fields say is not refused for having come a
  * fraction of a second early. A positive wait is never 0. Numbers are capped at the largest structured-field integer.
+ * Those are the draft-10 fields; {@link RateLimitHeaders} says how the other dialects carry the same numbers.
  */
 final class Render {
 
@@ -48,17 +49,23 @@ final class Render {
     final String ruleName;
     final List<String> names; // one policy per bucket
     private final List<String> quotedNames; // the names as structured-field strings
+    final RateLimitHeaders dialect;
+    final boolean legacy; // X-RateLimit-* too
     final String policyField;
     final String limitText;
     final long burst;
 
-    Policy(Rule rule) {
+    /** {@code dialect} and {@code legacy}: the fields to send ({@code X-RateLimit-*} beside a draft's if legacy). */
+    Policy(Rule rule, RateLimitHeaders dialect, boolean legacy) {
       this.ruleName = rule.name();
+      this.dialect = dialect;
+      this.legacy = dialect == RateLimitHeaders.LEGACY || (legacy && dialect.isDraft());
       Limit limit = rule.limit();
       List<Bandwidth> buckets = limit.bandwidths();
       List<String> n = new ArrayList<>();
       List<String> quoted = new ArrayList<>();
       StringBuilder field = new StringBuilder();
+      StringBuilder quotas = new StringBuilder(); // draft-6 and -7: "q;w=w" items, no names
       for (int i = 0; i < buckets.size(); i++) {
         String name = buckets.size() == 1 ? rule.name() : rule.name() + "-" + (i + 1);
         n.add(name);
@@ -69,12 +76,14 @@ final class Render {
             .divide(BigInteger.valueOf(b.periodNanos())).min(BigInteger.valueOf(SF_MAX)).longValue();
         if (field.length() > 0) {
           field.append(", ");
+          quotas.append(", ");
         }
         field.append(quoted.get(i)).append(";q=").append(q).append(";w=").append(Math.min(w, SF_MAX));
+        quotas.append(q).append(";w=").append(Math.min(w, SF_MAX));
       }
       this.names = List.copyOf(n);
       this.quotedNames = List.copyOf(quoted);
-      this.policyField = field.toString();
+      this.policyField = dialect == RateLimitHeaders.DRAFT_10 ? field.toString() : quotas.toString();
       this.limitText = limit.toString();
       this.burst = limit.maxCost();
     }
@@ -100,17 +109,17 @@ final class Render {
   }
 
   /** A request passed on: at once, after a wait, or (dry run) although refused. */
-  static Verdict pass(Verdict.Outcome outcome, Policy p, boolean legacy, String key, long remaining, long resetNanos,
+  static Verdict pass(Verdict.Outcome outcome, Policy p, String key, long remaining, long resetNanos,
       long waitedNanos) {
     long reset = ceilSeconds(resetNanos);
-    List<Verdict.Header> headers = rateLimitHeaders(p, legacy, remaining, reset, reset);
+    List<Verdict.Header> headers = rateLimitHeaders(p, remaining, reset, reset);
     return new Verdict(outcome, 0, headers, null, "", p.ruleName, key, waitedNanos, remaining);
   }
 
   /** 429: over the limit, with the wait until the same request would pass. */
-  static Verdict refused(Policy p, boolean legacy, String key, Decision d) {
+  static Verdict refused(Policy p, String key, Decision d) {
     long retry = retryAfter(d.waitNanos());
-    List<Verdict.Header> headers = rateLimitHeaders(p, legacy, d.remaining(), retry, ceilSeconds(d.resetNanos()));
+    List<Verdict.Header> headers = rateLimitHeaders(p, d.remaining(), retry, ceilSeconds(d.resetNanos()));
     headers.add(new Verdict.Header("Retry-After", Long.toString(retry)));
     Json body = new Json()
         .field("type", QUOTA_EXCEEDED)
@@ -127,11 +136,12 @@ final class Render {
   /**
    * The verdict of a group of rules, from the verdicts of the rules that let the request pass ({@code passed}, at
    * least one unless {@code last} is given) and of the rule that did not ({@code last}; null when all passed). A
-   * 429 or a pass carries every deciding rule's {@code RateLimit-Policy} and {@code RateLimit} items, in order (one
-   * field each, as a list), and the legacy fields of the refusing rule, or on a pass of the rule with the fewest
+   * 429 or a pass carries, in {@link RateLimitHeaders#DRAFT_10}, every deciding rule's {@code RateLimit-Policy} and
+   * {@code RateLimit} items, in order (one field each, as a list); the other fields (the legacy ones, and every field
+   * of the dialects that hold one quota) are those of the refusing rule, or on a pass of the rule with the fewest
    * tokens left. Other answers (400, 500, 503) are {@code last} itself.
    */
-  static Verdict combine(List<Verdict> passed, Verdict last) {
+  static Verdict combine(List<Verdict> passed, Verdict last, RateLimitHeaders dialect) {
     if (last != null && last.outcome() != Verdict.Outcome.REFUSED) {
       return last;
     }
@@ -144,10 +154,13 @@ final class Render {
     Verdict legacyFrom = last;
     Verdict.Outcome outcome = Verdict.Outcome.UNTHROTTLED;
     long waited = 0;
+    boolean lists = dialect == RateLimitHeaders.DRAFT_10;
     for (Verdict v : all) {
       waited += v.waitedNanos();
-      append(policies, v.header("RateLimit-Policy"));
-      append(limits, v.header("RateLimit"));
+      if (lists) {
+        append(policies, v.header("RateLimit-Policy"));
+        append(limits, v.header("RateLimit"));
+      }
       if (last == null && v.remaining() >= 0 && (legacyFrom == null || v.remaining() < legacyFrom.remaining())) {
         legacyFrom = v;
       }
@@ -162,7 +175,8 @@ final class Render {
     }
     if (legacyFrom != null) {
       for (Verdict.Header h : legacyFrom.headers()) {
-        if (h.name().startsWith("X-RateLimit-")) {
+        boolean listed = lists && (h.name().equals("RateLimit-Policy") || h.name().equals("RateLimit"));
+        if (!listed && !h.name().equals("Retry-After")) {
           headers.add(h);
         }
       }
@@ -235,12 +249,32 @@ final class Render {
     return new Verdict(Verdict.Outcome.FAILED, 500, List.of(), PROBLEM_JSON, body.end(), ruleName, null, 0);
   }
 
-  private static List<Verdict.Header> rateLimitHeaders(Policy p, boolean legacy, long remaining, long t,
-      long resetSeconds) {
-    List<Verdict.Header> headers = new ArrayList<>(6);
-    headers.add(new Verdict.Header("RateLimit-Policy", p.policyField));
-    headers.add(new Verdict.Header("RateLimit", p.rateLimitField(remaining, t)));
-    if (legacy) {
+  /**
+   * The rate-limit fields of {@code p}'s dialect: {@code remaining} tokens, {@code t} seconds (to full on a pass, the
+   * wait on a refusal) and {@code resetSeconds} to full (legacy {@code X-RateLimit-Reset}).
+   */
+  private static List<Verdict.Header> rateLimitHeaders(Policy p, long remaining, long t, long resetSeconds) {
+    List<Verdict.Header> headers = new ArrayList<>(8);
+    long r = Math.min(remaining, SF_MAX);
+    long limit = Math.min(p.burst, SF_MAX);
+    switch (p.dialect) {
+      case DRAFT_10 -> {
+        headers.add(new Verdict.Header("RateLimit-Policy", p.policyField));
+        headers.add(new Verdict.Header("RateLimit", p.rateLimitField(remaining, t)));
+      }
+      case DRAFT_7 -> {
+        headers.add(new Verdict.Header("RateLimit-Policy", p.policyField));
+        headers.add(new Verdict.Header("RateLimit", "limit=" + limit + ", remaining=" + r + ", reset=" + t));
+      }
+      case DRAFT_6 -> {
+        headers.add(new Verdict.Header("RateLimit-Policy", p.policyField));
+        headers.add(new Verdict.Header("RateLimit-Limit", Long.toString(limit)));
+        headers.add(new Verdict.Header("RateLimit-Remaining", Long.toString(r)));
+        headers.add(new Verdict.Header("RateLimit-Reset", Long.toString(t)));
+      }
+      default -> { } // legacy, none
+    }
+    if (p.legacy) {
       headers.add(new Verdict.Header("X-RateLimit-Limit", Long.toString(p.burst)));
       headers.add(new Verdict.Header("X-RateLimit-Remaining", Long.toString(remaining)));
       headers.add(new Verdict.Header("X-RateLimit-Reset", Long.toString(resetSeconds)));

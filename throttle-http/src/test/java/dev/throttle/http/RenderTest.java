@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 class RenderTest {
 
   private static String policy(String limit) {
-    return new Render.Policy(Rule.builder("api").limit(limit).build()).policyField;
+    return new Render.Policy(Rule.builder("api").limit(limit).build(), RateLimitHeaders.DRAFT_10, true).policyField;
   }
 
   @Test

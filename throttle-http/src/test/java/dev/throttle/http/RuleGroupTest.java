@@ -46,6 +46,35 @@ class RuleGroupTest {
   }
 
   @Test
+  void dialectsOfOneQuotaReportTheTightestRuleOfAGroup() {
+    for (RateLimitHeaders dialect : List.of(RateLimitHeaders.DRAFT_7, RateLimitHeaders.DRAFT_6)) {
+      HttpThrottle t = HttpThrottle.builder().stores(StoreFactory.inMemory(1000, clock, clock)).clock(clock)
+          .rateLimitHeaders(dialect).ruleGroup(List.of(
+              rule("per-ip", "5/s").build(),
+              rule("per-key", "2/s").key(KeyResolver.header("X-API-Key")).build()))
+          .build();
+      Verdict first = now(t.admit(get("192.0.2.1", "X-API-Key", "k")));
+      // per-key has 1 token left of 2 (per-ip 4 of 5): its quota is the one reported, once.
+      assertThat(first.headers()).extracting(Verdict.Header::name).doesNotHaveDuplicates();
+      assertThat(first.header("RateLimit-Policy")).isEqualTo("2;w=1");
+      if (dialect == RateLimitHeaders.DRAFT_7) {
+        assertThat(first.header("RateLimit")).isEqualTo("limit=2, remaining=1, reset=1");
+      } else {
+        assertThat(first.header("RateLimit-Limit")).isEqualTo("2");
+        assertThat(first.header("RateLimit-Remaining")).isEqualTo("1");
+      }
+      now(t.admit(get("192.0.2.1", "X-API-Key", "k")));
+      Verdict refused = now(t.admit(get("192.0.2.1", "X-API-Key", "k")));
+      assertThat(refused.status()).isEqualTo(429);
+      assertThat(refused.headers()).extracting(Verdict.Header::name).doesNotHaveDuplicates();
+      assertThat(refused.header("RateLimit-Policy")).isEqualTo("2;w=1");
+      assertThat(refused.header("X-RateLimit-Remaining")).isEqualTo("0");
+      assertThat(refused.header("Retry-After")).isEqualTo("1");
+      clock.advance(Duration.ofSeconds(10));
+    }
+  }
+
+  @Test
   void aRequestPassesOnlyIfEveryRuleOfItsGroupLetsItPass() {
     HttpThrottle t = throttle(
         rule("per-ip", "5/s").build(),

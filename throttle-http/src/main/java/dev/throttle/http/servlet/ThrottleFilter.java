@@ -2,6 +2,7 @@ package dev.throttle.http.servlet;
 
 import dev.throttle.http.Admission;
 import dev.throttle.http.HttpThrottle;
+import dev.throttle.http.RateLimitHeaders;
 import dev.throttle.http.Rule;
 import dev.throttle.http.StoreFactory;
 import dev.throttle.http.TrustedProxies;
@@ -86,7 +87,7 @@ public final class ThrottleFilter implements Filter {
   private static final String EXCHANGE = ThrottleFilter.class.getName() + ".exchange";
 
   private static final List<String> INIT_PARAMETERS = List.of("rules", "trusted-proxies", "forwarded-header",
-      "legacy-headers", "max-keys");
+      "legacy-headers", "rate-limit-headers", "max-keys");
 
   private volatile HttpThrottle throttle;
   private Duration asyncTimeout;
@@ -100,7 +101,10 @@ public final class ThrottleFilter implements Filter {
    *   <li>{@code rules} (required): rules one a line, as {@link Rule#parseAll} reads them;
    *   <li>{@code trusted-proxies}: comma-separated addresses or blocks whose forwarding header is believed;
    *   <li>{@code forwarded-header}: {@code X-Forwarded-For} (default) or {@code Forwarded};
-   *   <li>{@code legacy-headers}: {@code true} (default) or {@code false};
+   *   <li>{@code rate-limit-headers}: {@code draft-10} (default), {@code draft-7}, {@code draft-6}, {@code legacy}
+   *       or {@code none} (see {@link RateLimitHeaders});
+   *   <li>{@code legacy-headers}: {@code true} (default) or {@code false}: {@code X-RateLimit-*} beside the draft
+   *       fields;
    *   <li>{@code max-keys}: keys held in memory per rule (default {@value StoreFactory#DEFAULT_MAX_KEYS}).
    * </ul>
    *
@@ -179,6 +183,10 @@ public final class ThrottleFilter implements Filter {
         throw new IllegalArgumentException("legacy-headers must be true or false, got '" + legacy + "'");
       }
       b.legacyHeaders(l.equals("true"));
+    }
+    String headers = config.getInitParameter("rate-limit-headers");
+    if (headers != null) {
+      b.rateLimitHeaders(RateLimitHeaders.parse(headers));
     }
     String maxKeys = config.getInitParameter("max-keys");
     if (maxKeys != null) {

@@ -171,5 +171,13 @@ class BadInputTest {
         .hasStackTraceContaining("'10.0.0.1/8' has bits set beyond its /8 prefix; did you mean 10.0.0.0/8?");
     assertThatThrownBy(() -> TestServer.startWithInitParameters(Map.of("rule", "api: limit=100/s")))
         .hasStackTraceContaining("unknown init parameter 'rule'");
+    assertThatThrownBy(() -> TestServer.startWithInitParameters(Map.of("rules", "api: limit=100/s",
+        "rate-limit-headers", "draft-8")))
+        .hasStackTraceContaining("rate-limit-headers must be one of draft-10, draft-7, draft-6, legacy, none, got "
+            + "'draft-8'");
+    assertThatThrownBy(() -> TestServer.startWithInitParameters(Map.of("rules", "api: limit=100/s",
+        "rate-limit-headers", "legacy", "legacy-headers", "false")))
+        .hasStackTraceContaining("rate-limit-headers=legacy sends only the X-RateLimit-* fields, which "
+            + "legacy-headers=false turns off");
   }
 }

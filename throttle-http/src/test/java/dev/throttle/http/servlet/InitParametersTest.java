@@ -44,4 +44,24 @@ class InitParametersTest {
       server.close();
     }
   }
+
+  @Test
+  void theHeaderDialectIsAnInitParameter() throws Exception {
+    TestServer server = TestServer.startWithInitParameters(Map.of(
+        "rules", "api: limit=5/min burst 3",
+        "rate-limit-headers", "draft-7",
+        "legacy-headers", "false"));
+    try {
+      Map<String, Object> r = NodeParsers.get("http://127.0.0.1:" + server.port() + "/", 1).get(0);
+      @SuppressWarnings("unchecked")
+      Map<String, Object> fields = (Map<String, Object>) r.get("fields");
+      assertThat(fields.keySet()).containsExactlyInAnyOrder("ratelimit", "ratelimit-policy");
+      @SuppressWarnings("unchecked")
+      Map<String, Object> quota = (Map<String, Object>) r.get("parsed"); // ratelimit-header-parser's reading
+      assertThat(quota.get("limit")).hasToString("3");
+      assertThat(quota.get("remaining")).hasToString("2");
+    } finally {
+      server.close();
+    }
+  }
 }
