@@ -4,6 +4,7 @@ import dev.throttle.gateway.ConfigException;
 import dev.throttle.gateway.Gateway;
 import dev.throttle.gateway.GatewayConfig;
 import dev.throttle.http.KeyResolver;
+import dev.throttle.http.RateLimitHeaders;
 import dev.throttle.http.Rule;
 import dev.throttle.http.TrustedProxies;
 import java.io.PrintWriter;
@@ -91,6 +92,12 @@ final class GatewayCommand implements Callable<Integer> {
   @Option(names = "--trusted-proxies", description = "Comma-separated addresses or blocks whose X-Forwarded-For is "
       + "believed for ip keys (default: none).")
   String trustedProxies;
+
+  @Option(names = "--rate-limit-headers", paramLabel = "DIALECT", description = "The rate-limit fields sent: "
+      + "draft-10 (default: RateLimit-Policy and RateLimit lists), draft-7 (RateLimit: limit=, remaining=, reset=), "
+      + "draft-6 (RateLimit-Limit, -Remaining, -Reset), legacy (X-RateLimit-* only), none. X-RateLimit-* go beside "
+      + "a draft's.")
+  String rateLimitHeaders;
 
   @Option(names = "--admin-port", description = "The port of /health and /metrics (default: 9090; 0: any free "
       + "port; -1: none).")
@@ -201,6 +208,9 @@ final class GatewayCommand implements Callable<Integer> {
     }
     if (eventLoops != null) {
       flag("--event-loops", () -> b.eventLoops(eventLoops));
+    }
+    if (rateLimitHeaders != null) {
+      flag("--rate-limit-headers", () -> b.rateLimitHeaders(RateLimitHeaders.parse(rateLimitHeaders)));
     }
     TrustedProxies proxies = trustedProxies == null ? TrustedProxies.none()
         : flag("--trusted-proxies", () -> TrustedProxies.parse(trustedProxies));

@@ -213,4 +213,26 @@ class GatewayCommandTest {
       p.destroyForcibly();
     }
   }
+
+  @Test
+  void theRateLimitHeadersFlagChoosesTheFieldsSent() throws Exception {
+    assertThat(Main.execute("gateway", "--upstream", upstreamUri(), "--limit", "10/s", "--rate-limit-headers",
+        "draft-8")).isEqualTo(2);
+    assertThat(err()).contains("throttle gateway: --rate-limit-headers: rate-limit-headers must be one of draft-10, "
+        + "draft-7, draft-6, legacy, none, got 'draft-8'");
+    Process p = launch("--host", "127.0.0.1", "--port", "0", "--admin-port", "-1", "--limit", "5/min burst 3",
+        "--rate-limit-headers", "draft-7", "--upstream", upstreamUri());
+    try {
+      BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+      int port = Integer.parseInt(awaitListening(out, new ArrayList<>()).group(1));
+      HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+          + port + "/x")).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.headers().allValues("RateLimit")).containsExactly("limit=3, remaining=2, reset=12");
+      p.toHandle().destroy(); // SIGTERM
+      assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    } finally {
+      p.destroyForcibly();
+    }
+  }
 }

@@ -93,6 +93,7 @@ public final class Gateway implements AutoCloseable {
       };
     }
     HttpThrottle.Builder b = HttpThrottle.builder().stores(stores).legacyHeaders(config.legacyHeaders())
+        .rateLimitHeaders(config.rateLimitHeaders())
         .onVerdict(metrics::onVerdict);
     for (GatewayConfig.Route route : config.routes()) {
       b.ruleGroup(route.rules());

@@ -1,6 +1,7 @@
 package dev.throttle.gateway;
 
 import dev.throttle.core.Limit;
+import dev.throttle.http.RateLimitHeaders;
 import dev.throttle.http.Rule;
 import dev.throttle.http.StoreFactory;
 import dev.throttle.http.TrustedProxies;
@@ -79,6 +80,7 @@ public final class GatewayConfig {
   private final String redisPrefix;
   private final int maxKeys;
   private final boolean legacyHeaders;
+  private final RateLimitHeaders rateLimitHeaders;
   private final Duration connectTimeout;
   private final Duration upstreamTimeout;
   private final long maxBodyBytes;
@@ -99,6 +101,7 @@ public final class GatewayConfig {
     this.redisPrefix = b.redisPrefix;
     this.maxKeys = b.maxKeys;
     this.legacyHeaders = b.legacyHeaders;
+    this.rateLimitHeaders = b.rateLimitHeaders;
     this.connectTimeout = b.connectTimeout;
     this.upstreamTimeout = b.upstreamTimeout;
     this.maxBodyBytes = b.maxBodyBytes;
@@ -197,6 +200,11 @@ public final class GatewayConfig {
     return legacyHeaders;
   }
 
+  /** Which rate-limit fields responses carry (throttle-http's {@link RateLimitHeaders}). */
+  public RateLimitHeaders rateLimitHeaders() {
+    return rateLimitHeaders;
+  }
+
   /** How long connecting to the upstream may take (then 502). */
   public Duration connectTimeout() {
     return connectTimeout;
@@ -247,6 +255,7 @@ public final class GatewayConfig {
     private String redisPrefix = "throttle:gw:";
     private int maxKeys = StoreFactory.DEFAULT_MAX_KEYS;
     private boolean legacyHeaders = true;
+    private RateLimitHeaders rateLimitHeaders = RateLimitHeaders.DRAFT_10;
     private Duration connectTimeout = Duration.ofSeconds(2);
     private Duration upstreamTimeout = Duration.ofSeconds(30);
     private long maxBodyBytes = 10L << 20;
@@ -359,6 +368,12 @@ public final class GatewayConfig {
     /** Whether to send {@code X-RateLimit-*} too (default true). */
     public Builder legacyHeaders(boolean legacyHeaders) {
       this.legacyHeaders = legacyHeaders;
+      return this;
+    }
+
+    /** Which rate-limit fields to send: draft-10 (default), draft-7, draft-6, legacy or none. */
+    public Builder rateLimitHeaders(RateLimitHeaders headers) {
+      this.rateLimitHeaders = Objects.requireNonNull(headers, "headers");
       return this;
     }
 

@@ -2,6 +2,7 @@ package dev.throttle.gateway;
 
 import dev.throttle.core.Durations;
 import dev.throttle.http.KeyResolver;
+import dev.throttle.http.RateLimitHeaders;
 import dev.throttle.http.Rule;
 import dev.throttle.http.TrustedProxies;
 import java.io.StringReader;
@@ -29,6 +30,7 @@ final class YamlConfig {
 
   private static final List<String> TOP = List.of("listen", "admin", "upstream", "store", "redis-timeout",
       "on-redis-failure", "redis-prefix", "max-keys", "trusted-proxies", "forwarded-header", "legacy-headers",
+      "rate-limit-headers",
       "connect-timeout", "upstream-timeout", "max-body", "grace", "event-loops", "upstream-connections", "routes");
   private static final List<String> ROUTE = List.of("name", "path", "methods", "rules");
   private static final List<String> RULE = List.of("name", "limit", "key", "cost", "mode", "max-wait",
@@ -103,6 +105,7 @@ final class YamlConfig {
         case "redis-prefix" -> at(v, () -> b.redisPrefix(scalar(v, e.getKey())));
         case "max-keys" -> at(v, () -> b.maxKeys(integer(v, e.getKey())));
         case "legacy-headers" -> b.legacyHeaders(bool(v, e.getKey()));
+        case "rate-limit-headers" -> at(v, () -> b.rateLimitHeaders(RateLimitHeaders.parse(scalar(v, e.getKey()))));
         case "connect-timeout" -> at(v, () -> b.connectTimeout(duration(v, e.getKey())));
         case "upstream-timeout" -> at(v, () -> b.upstreamTimeout(duration(v, e.getKey())));
         case "max-body" -> at(v, () -> b.maxBodyBytes(GatewayConfig.parseSize(scalar(v, e.getKey()))));
