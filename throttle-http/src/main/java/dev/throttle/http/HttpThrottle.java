@@ -2,8 +2,11 @@ package dev.throttle.http;
 
 import dev.throttle.core.Clock;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.TreeSet;
 import java.util.function.Consumer;
 
 /**
@@ -138,7 +141,9 @@ public interface HttpThrottle extends AutoCloseable {
 
     /**
      * Adds rules in the text form ({@link Rule#parseAll}), read when {@link #build()} is called, with {@code ip}
-     * keys resolved through {@link #trustedProxies}.
+     * keys resolved through {@link #trustedProxies}. Rules of the text that cover the same route (the same path and
+     * methods) are a {@linkplain #ruleGroup group}, in their order, at the place of the first of them: for example
+     * a limit per address and another per API key on {@code /api}.
      */
     public Builder rules(String text) {
       rules.add(null);
@@ -210,9 +215,12 @@ public interface HttpThrottle extends AutoCloseable {
         } else if (rules.get(i) != null) {
           all.add(List.of(rules.get(i)));
         } else {
+          // Rules of one route (the same path and methods) are a group, where the first of them stands.
+          Map<String, List<Rule>> byRoute = new LinkedHashMap<>();
           for (Rule r : Rule.parseAll(ruleTexts.get(i), proxies)) {
-            all.add(List.of(r));
+            byRoute.computeIfAbsent(r.pathPrefix() + " " + new TreeSet<>(r.methods()), k -> new ArrayList<>()).add(r);
           }
+          all.addAll(byRoute.values());
         }
       }
       return new DefaultHttpThrottle(this, all);

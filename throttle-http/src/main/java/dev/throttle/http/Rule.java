@@ -18,8 +18,9 @@ import java.util.function.ToLongFunction;
 /**
  * One throttling rule: which requests it covers (a path prefix and methods), what it limits them by (the key), how
  * much each costs, the limit per key, and what happens beyond it (refuse, or delay up to a maximum wait). Rules are
- * tried in order; the first whose route matches a request applies to it, and a request no rule matches is not
- * throttled.
+ * tried in order; the first whose route matches a request applies to it (with the rules of its
+ * {@linkplain HttpThrottle.Builder#ruleGroup group}, if any: in the text form, the rules of the same path and
+ * methods), and a request no rule matches is not throttled.
  *
  * <p>In code:
  *

@@ -98,7 +98,8 @@ public final class ThrottleFilter implements Filter {
    * A filter the container configures from its init parameters:
    *
    * <ul>
-   *   <li>{@code rules} (required): rules one a line, as {@link Rule#parseAll} reads them;
+   *   <li>{@code rules} (required): rules one a line, as {@link Rule#parseAll} reads them; rules of the same path
+   *       and methods apply together, as a {@linkplain HttpThrottle.Builder#ruleGroup group};
    *   <li>{@code trusted-proxies}: comma-separated addresses or blocks whose forwarding header is believed;
    *   <li>{@code forwarded-header}: {@code X-Forwarded-For} (default) or {@code Forwarded};
    *   <li>{@code rate-limit-headers}: {@code draft-10} (default), {@code draft-7}, {@code draft-6}, {@code legacy}
