@@ -24,6 +24,9 @@ class HeaderDialectTest {
   private static final long[] REMAINING = {2, 1, 0, 0};
   private static final long[] T = {12, 24, 36, 12}; // to full on a pass, the wait on the refusal
   private static final long[] RESET = {12, 24, 36, 36}; // X-RateLimit-Reset: to full
+  /** The draft-6 and -7 policy: {@code 5;w=60}, an Integer with a parameter. */
+  private static final Map<String, Object> QUOTA_POLICY =
+      Map.of("value", Map.of("number", 5L), "params", Map.of("w", 60L));
 
   private final ManualClock clock = new ManualClock();
   private TestServer server;
@@ -70,8 +73,7 @@ class HeaderDialectTest {
     List<Map<String, Object>> responses = fourRequests(RateLimitHeaders.DRAFT_7);
     for (int i = 0; i < 4; i++) {
       Map<String, Object> r = responses.get(i);
-      assertThat(list(r, "ratelimit-policy")).containsExactly(
-          Map.of("value", Map.of("number", 5L), "params", Map.of("w", 60L)));
+      assertThat(list(r, "ratelimit-policy")).containsExactly(QUOTA_POLICY);
       assertThat(normalise(ok(r, "ratelimit", "dictionary"))).isEqualTo(Map.of(
           "limit", Map.of("value", Map.of("number", 3L), "params", Map.of()),
           "remaining", Map.of("value", Map.of("number", REMAINING[i]), "params", Map.of()),
@@ -88,8 +90,7 @@ class HeaderDialectTest {
     for (int i = 0; i < 4; i++) {
       Map<String, Object> r = responses.get(i);
       assertThat(fields(r)).doesNotContainKey("ratelimit");
-      assertThat(list(r, "ratelimit-policy")).containsExactly(
-          Map.of("value", Map.of("number", 5L), "params", Map.of("w", 60L)));
+      assertThat(list(r, "ratelimit-policy")).containsExactly(QUOTA_POLICY);
       assertThat(normalise(ok(r, "ratelimit-limit", "item"))).isEqualTo(item(3));
       assertThat(normalise(ok(r, "ratelimit-remaining", "item"))).isEqualTo(item(REMAINING[i]));
       assertThat(normalise(ok(r, "ratelimit-reset", "item"))).isEqualTo(item(T[i]));

@@ -59,7 +59,7 @@ class ShutdownTest {
     });
     List<RawHttp> clients = waitingRequests(server, throttle, 3); // due at 1, 2 and 3 s
 
-    Thread stopping = stopInBackground(server);
+    Thread stopping = OkServlet.closeInBackground(server);
     assertAnswered503(clients, "The server is shutting down; retry in ");
     stopping.join(10_000);
     assertThat(stopping.isAlive()).as("the server stopped").isFalse();
@@ -76,7 +76,7 @@ class ShutdownTest {
     HttpThrottle throttle = throttle(Duration.ofSeconds(30));
     TestServer server = TestServer.start(new ThrottleFilter(throttle));
     List<RawHttp> clients = waitingRequests(server, throttle, 3);
-    Thread stopping = stopInBackground(server);
+    Thread stopping = OkServlet.closeInBackground(server);
     stopping.join(10_000);
     assertThat(stopping.isAlive()).as("the server stopped").isFalse();
     assertAnswered503(clients, "The request could not wait for its turn; retry in ");
@@ -86,19 +86,6 @@ class ShutdownTest {
     assertThat(verdicts).hasSize(4);
     assertThat(verdicts.subList(1, 4)).allSatisfy(v -> assertThat(v.outcome())
         .isIn(Verdict.Outcome.CLIENT_GONE, Verdict.Outcome.SHUT_DOWN));
-  }
-
-  /** Stops the server in another thread, as a shutdown hook would, while the test reads the answers. */
-  private static Thread stopInBackground(TestServer server) {
-    Thread t = new Thread(() -> {
-      try {
-        server.close();
-      } catch (Exception e) {
-        throw new IllegalStateException(e);
-      }
-    }, "test-stop");
-    t.start();
-    return t;
   }
 
   /** Each client got a 503 with a problem body; their waits left were 1, 2 and 3 s (in whatever order they queued). */

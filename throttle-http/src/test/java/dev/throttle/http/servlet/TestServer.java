@@ -2,11 +2,6 @@ package dev.throttle.http.servlet;
 
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.Filter;
-import jakarta.servlet.http.HttpServlet;
-import jakarta.servlet.http.HttpServletRequest;
-import jakarta.servlet.http.HttpServletResponse;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.EnumSet;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -24,7 +19,7 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * An embedded Jetty 12 (Servlet 6) on a free loopback port, speaking HTTP/1.1 and HTTP/2 without TLS (h2c), with the
  * throttle filter in front of a servlet that answers {@code ok} and counts how often the application ran.
  */
-final class TestServer {
+final class TestServer implements AutoCloseable {
 
   final Server server;
   final ServerConnector connector;
@@ -76,18 +71,7 @@ final class TestServer {
     TestServer ts = new TestServer(server, connector);
     ServletContextHandler context = new ServletContextHandler();
     context.setContextPath("/");
-    ServletHolder app = new ServletHolder(new HttpServlet() {
-      private static final long serialVersionUID = 1L;
-
-      @Override
-      protected void service(HttpServletRequest req, HttpServletResponse resp) throws IOException {
-        ts.served.incrementAndGet();
-        byte[] body = "ok".getBytes(StandardCharsets.UTF_8);
-        resp.setContentType("text/plain");
-        resp.setContentLength(body.length);
-        resp.getOutputStream().write(body);
-      }
-    });
+    ServletHolder app = new ServletHolder(new OkServlet(ts.served));
     app.setAsyncSupported(async);
     context.addServlet(app, "/*");
     holder.setAsyncSupported(async);
@@ -114,7 +98,8 @@ final class TestServer {
     return connector.getLocalPort();
   }
 
-  void close() throws Exception {
+  @Override
+  public void close() throws Exception {
     server.stop();
   }
 }

@@ -1,11 +1,6 @@
 package dev.throttle.http.servlet;
 
 import jakarta.servlet.Filter;
-import jakarta.servlet.http.HttpServlet;
-import jakarta.servlet.http.HttpServletRequest;
-import jakarta.servlet.http.HttpServletResponse;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -49,18 +44,7 @@ final class TomcatServer implements AutoCloseable {
     tomcat.setConnector(connector);
     Context context = tomcat.addContext("", null);
     TomcatServer ts = new TomcatServer(tomcat, connector, context, baseDir);
-    Tomcat.addServlet(context, "app", new HttpServlet() {
-      private static final long serialVersionUID = 1L;
-
-      @Override
-      protected void service(HttpServletRequest req, HttpServletResponse resp) throws IOException {
-        ts.served.incrementAndGet();
-        byte[] body = "ok".getBytes(StandardCharsets.UTF_8);
-        resp.setContentType("text/plain");
-        resp.setContentLength(body.length);
-        resp.getOutputStream().write(body);
-      }
-    }).setAsyncSupported(true);
+    Tomcat.addServlet(context, "app", new OkServlet(ts.served)).setAsyncSupported(true);
     context.addServletMappingDecoded("/*", "app");
     FilterDef def = new FilterDef();
     def.setFilterName("throttle");

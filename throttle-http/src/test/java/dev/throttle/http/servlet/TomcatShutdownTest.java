@@ -36,18 +36,6 @@ class TomcatShutdownTest {
     return clients;
   }
 
-  private static Thread stopInBackground(TomcatServer server) {
-    Thread t = new Thread(() -> {
-      try {
-        server.close();
-      } catch (Exception e) {
-        throw new IllegalStateException(e);
-      }
-    }, "test-stop");
-    t.start();
-    return t;
-  }
-
   /** Each client got the filter's 503 problem (never the container's error page), and the connection closed. */
   private static List<String> assertAnsweredByTheFilter503(List<RawHttp> clients) throws Exception {
     List<String> details = new ArrayList<>();
@@ -70,7 +58,7 @@ class TomcatShutdownTest {
     ThrottleFilter filter = new ThrottleFilter();
     TomcatServer server = TomcatServer.start(filter, Map.of("rules", RULES));
     List<RawHttp> clients = waitingRequests(server, filter);
-    Thread stopping = stopInBackground(server);
+    Thread stopping = OkServlet.closeInBackground(server);
     assertAnsweredByTheFilter503(clients);
     stopping.join(30_000);
     assertThat(stopping.isAlive()).as("Tomcat stopped").isFalse();
@@ -93,7 +81,7 @@ class TomcatShutdownTest {
       }
     });
     List<RawHttp> clients = waitingRequests(server, filter);
-    Thread stopping = stopInBackground(server);
+    Thread stopping = OkServlet.closeInBackground(server);
     assertThat(assertAnsweredByTheFilter503(clients)).allSatisfy(d -> assertThat(d)
         .startsWith("The server is shutting down; retry in "));
     stopping.join(20_000);
