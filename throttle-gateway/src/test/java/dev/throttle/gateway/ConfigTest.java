@@ -22,7 +22,7 @@ class ConfigTest {
     assertThat(c.host()).isEqualTo("0.0.0.0");
     assertThat(c.port()).isEqualTo(8080);
     assertThat(c.adminHost()).isEqualTo("127.0.0.1");
-    assertThat(c.adminPort()).isEqualTo(9090);
+    assertThat(c.adminPort()).isEqualTo(8901);
     assertThat(c.upstream()).hasToString("http://127.0.0.1:9000");
     assertThat(c.redisUri()).isNull();
     assertThat(c.maxBodyBytes()).isEqualTo(10L << 20);
