@@ -34,9 +34,6 @@ final class Framing {
 
   /** Why the request must be refused, or null when its head is sound. */
   static Refusal check(HttpVersion version, String target, MultiMap headers) {
-    if (version == HttpVersion.HTTP_2) {
-      return null; // framed by HTTP/2 (an h2c upgrade), the authority a pseudo-field: Netty's HTTP/2 codec checks it
-    }
     for (int i = 0; i < target.length(); i++) {
       char c = target.charAt(i);
       if (c <= ' ' || c >= 0x7f) {

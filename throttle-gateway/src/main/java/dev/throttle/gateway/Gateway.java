@@ -217,6 +217,10 @@ public final class Gateway implements AutoCloseable {
           .setHost(config.host())
           .setPort(listenPort)
           .setHandle100ContinueAutomatically(true)
+          // HTTP/1.1 only: the h2c upgrade handler holds a connection until a whole head has arrived before
+          // Vert.x knows of it (so no header timeout could apply), and an upgraded request is framed by rules
+          // that Framing does not check.
+          .setHttp2ClearTextEnabled(false)
           .setIdleTimeout(120));
       Proxy proxy = new Proxy(throttle, metrics, client, config, context);
       server.connectionHandler(proxy::connected).requestHandler(proxy).invalidRequestHandler(proxy::invalid);

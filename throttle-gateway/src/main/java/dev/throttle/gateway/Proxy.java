@@ -366,6 +366,8 @@ final class Proxy implements Handler<HttpServerRequest> {
 
     void send(HttpClientRequest up) {
       this.upstream = up;
+      // Failures are handled through up.response(); without this, each reset of ours is logged at ERROR.
+      up.exceptionHandler(e -> {});
       if (response.closed() || response.ended()) {
         up.reset();
         finish();

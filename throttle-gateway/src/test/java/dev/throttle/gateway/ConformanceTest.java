@@ -158,6 +158,50 @@ class ConformanceTest extends GatewayTests {
     }
   }
 
+  /**
+   * A flood of malformed chunks: each answered 400 and counted, and the log holds a few lines saying how many were
+   * held back, not a line (nor an ERROR with a stack trace) per request.
+   */
+  @org.junit.jupiter.api.Test
+  void aFloodOfMalformedChunksIsAnsweredCountedAndLoggedSparingly() throws IOException {
+    java.io.PrintStream savedErr = System.err;
+    java.io.ByteArrayOutputStream log = new java.io.ByteArrayOutputStream();
+    int answered400 = 0;
+    long t0 = System.nanoTime();
+    System.setErr(new java.io.PrintStream(log, true, StandardCharsets.UTF_8)); // slf4j-simple writes to System.err
+    try {
+      for (int i = 0; i < 300; i++) {
+        answered400 += malformedChunk(i) == 400 ? 1 : 0;
+      }
+      double seconds = (System.nanoTime() - t0) / 1e9;
+      List<String> refusals = log.toString(StandardCharsets.UTF_8).lines()
+          .filter(l -> l.contains("request refused")).toList();
+      // The limiter lets 5 lines at once, then 1 a second.
+      assertThat(refusals).isNotEmpty().hasSizeLessThanOrEqualTo(5 + (int) Math.ceil(seconds) + 1);
+      // The next line allowed says how many were held back.
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(200))
+          .until(() -> malformedChunk(0) == 400 && log.toString(StandardCharsets.UTF_8)
+              .matches("(?s).*request refused.*\\(\\d+ more since the last warning\\).*"));
+    } finally {
+      System.setErr(savedErr);
+    }
+    assertThat(answered400).isEqualTo(300);
+    assertThat(log.toString(StandardCharsets.UTF_8)).doesNotContain("ERROR").doesNotContain("Exception");
+    assertThat(gateway.metricsText()).containsPattern("throttle_gateway_request_errors_total\\{kind=\"bad_request\"\\}"
+        + " 30\\d\n");
+    assertThat(upstream.received()).isEmpty();
+  }
+
+  /** Sends a request whose chunk size is malformed (three kinds, by {@code i}) and returns the status. */
+  private int malformedChunk(int i) throws IOException {
+    String size = new String[] {"zz", "-1", "fffffffffffffffffffff"}[i % 3];
+    try (Socket s = Http.connect(port)) {
+      s.getOutputStream().write(crlf("POST /flood HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\n\n" + size
+          + "\nabc\n0\n\n").getBytes(StandardCharsets.ISO_8859_1));
+      return Http.read(s.getInputStream()).status();
+    }
+  }
+
   /** True once the peer has closed the connection (or reset it) without sending anything more. */
   private static boolean closedAfter(InputStream in) throws IOException {
     try {
