@@ -208,6 +208,13 @@ final class Metrics {
         line(sb, rule, "circuit_open", s.circuitOpen());
         line(sb, rule, "short_circuit", s.shortCircuited());
       }
+      family(sb, "throttle_gateway_redis_late_answers_total", "counter",
+          "Decisions per rule that timed out (answered by the failure policy) and that Redis answered afterwards:"
+              + " Redis up, the machine or network slower than redis-timeout; timeouts without them are an outage");
+      for (Map.Entry<String, RedisRateLimiter<String>> e : redis.entrySet()) {
+        sb.append("throttle_gateway_redis_late_answers_total{rule=\"").append(escape(e.getKey())).append("\"} ")
+            .append(e.getValue().stats().lateAnswers()).append('\n');
+      }
       family(sb, "throttle_gateway_redis_degraded_total", "counter",
           "Decisions per rule answered by the failure policy because Redis could not");
       for (Map.Entry<String, RedisRateLimiter<String>> e : redis.entrySet()) {
