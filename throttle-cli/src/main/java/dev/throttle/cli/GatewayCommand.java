@@ -33,9 +33,14 @@ import picocli.CommandLine.Option;
         "Simple case with flags: one rule for every request. Several routes and rules: --config FILE (YAML; see "
             + "examples/throttle.yaml).",
         "Operations: GET /health and GET /metrics (Prometheus) on the admin address (127.0.0.1:8901 by default).",
+        "Requests are HTTP/1.1 (or 1.0); what RFC 9112 refuses is answered 400 (501 for a transfer coding other "
+            + "than chunked, 413/414/431 for oversized parts) and the connection closed: ambiguous framing, a "
+            + "missing, repeated or invalid Host, bad field or chunk syntax. A connection is closed when its request "
+            + "head is not complete within --header-timeout (60s), or its next one within --idle-timeout (75s).",
         "Exit code: 0 after a clean stop (SIGTERM or Ctrl-C: stop accepting, answer waiting requests 503, finish the "
-            + "rest within --grace), 2 for a usage or configuration error (the file, line and value are named), 1 "
-            + "when it cannot start (an address in use; with --check-upstream, an upstream that does not answer)."
+            + "rest within --grace), 2 for a usage or configuration error (the flag, or the file and line, and the "
+            + "value are named; ports must be 1-65535), 1 when it cannot start (an address in use, naming the flag "
+            + "that changes it; with --check-upstream, an upstream that does not answer)."
     })
 final class GatewayCommand implements Callable<Integer> {
 

@@ -27,6 +27,8 @@ class ConfigTest {
     assertThat(c.redisUri()).isNull();
     assertThat(c.maxBodyBytes()).isEqualTo(10L << 20);
     assertThat(c.grace()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(c.headerTimeout()).isEqualTo(Duration.ofSeconds(60));
+    assertThat(c.idleTimeout()).isEqualTo(Duration.ofSeconds(75));
     assertThat(c.routes()).extracting(GatewayConfig.Route::name).containsExactly("login", "export", "api");
     Rule login = c.routes().get(0).rules().get(0);
     assertThat(login.name()).isEqualTo("login");
