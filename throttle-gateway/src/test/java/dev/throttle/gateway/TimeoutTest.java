@@ -4,12 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.throttle.http.Rule;
-import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.net.SocketException;
-import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -55,7 +52,7 @@ class TimeoutTest extends GatewayTests {
         }
         if (!closed) {
           Thread.sleep(100); // the client's own pace: what is tested, not a wait for the gateway
-          closed = isClosed(dripping, 1);
+          closed = Http.closedWithin(dripping, 1);
         }
       }
       assertThat(closed).as("the dripping client is closed").isTrue();
@@ -63,7 +60,7 @@ class TimeoutTest extends GatewayTests {
       // Meanwhile a normal request is served.
       assertThat(Http.get(gateway.port(), "/normal").statusCode()).isEqualTo(200);
       for (Socket s : slow) {
-        assertThat(isClosed(s, 5000)).as("each slow connection is closed").isTrue();
+        assertThat(Http.closedWithin(s, 5000)).as("each slow connection is closed").isTrue();
       }
       await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(gateway.metricsText())
           .contains("throttle_gateway_connection_timeouts_total{kind=\"header\"} 51"));
@@ -84,7 +81,7 @@ class TimeoutTest extends GatewayTests {
         assertThat(Http.read(s.getInputStream()).status()).isEqualTo(200);
       }
       long t0 = System.nanoTime();
-      assertThat(isClosed(s, 5000)).isTrue();
+      assertThat(Http.closedWithin(s, 5000)).isTrue();
       assertThat(Duration.ofNanos(System.nanoTime() - t0)).isGreaterThan(Duration.ofMillis(400));
     }
     assertThat(gateway.metricsText()).contains("throttle_gateway_connection_timeouts_total{kind=\"idle\"} 1");
@@ -101,21 +98,8 @@ class TimeoutTest extends GatewayTests {
       gateway.close();
       assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("well within the 10 s grace")
           .isLessThan(Duration.ofSeconds(3));
-      assertThat(isClosed(partial, 1000)).isTrue();
-      assertThat(isClosed(idle, 1000)).isTrue();
-    }
-  }
-
-  /** True if the peer closes (or resets) the connection within {@code millis}, sending nothing. */
-  private static boolean isClosed(Socket s, int millis) throws IOException {
-    s.setSoTimeout(millis);
-    InputStream in = s.getInputStream();
-    try {
-      return in.read() == -1;
-    } catch (SocketException reset) {
-      return true;
-    } catch (SocketTimeoutException open) {
-      return false;
+      assertThat(Http.closedWithin(partial, 1000)).isTrue();
+      assertThat(Http.closedWithin(idle, 1000)).isTrue();
     }
   }
 }
