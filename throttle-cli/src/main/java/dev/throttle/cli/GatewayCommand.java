@@ -34,10 +34,15 @@ import picocli.CommandLine.Option;
             + "gateways.",
         "Simple case with flags: one rule for every request. Several routes and rules: --config FILE (YAML; see "
             + "examples/throttle.yaml).",
-        "Operations: GET /health and GET /metrics (Prometheus) on the admin address (127.0.0.1:9090 by default).",
+        "Operations: GET /health and GET /metrics (Prometheus) on the admin address (127.0.0.1:8901 by default).",
+        "Requests are HTTP/1.1 (or 1.0); what RFC 9112 refuses is answered 400 (501 for a transfer coding other "
+            + "than chunked, 413/414/431 for oversized parts) and the connection closed: ambiguous framing, a "
+            + "missing, repeated or invalid Host, bad field or chunk syntax. A connection is closed when its request "
+            + "head is not complete within --header-timeout (60s), or its next one within --idle-timeout (75s).",
         "Exit code: 0 after a clean stop (SIGTERM or Ctrl-C: stop accepting, answer waiting requests 503, finish the "
-            + "rest within --grace), 2 for a usage or configuration error (the file, line and value are named), 1 "
-            + "when it cannot start (an address in use; with --check-upstream, an upstream that does not answer)."
+            + "rest within --grace), 2 for a usage or configuration error (the flag, or the file and line, and the "
+            + "value are named; ports must be 1-65535), 1 when it cannot start (an address in use, naming the flag "
+            + "that changes it; with --check-upstream, an upstream that does not answer)."
     })
 final class GatewayCommand implements Callable<Integer> {
 
@@ -99,7 +104,11 @@ final class GatewayCommand implements Callable<Integer> {
       + "a draft's.")
   String rateLimitHeaders;
 
-  @Option(names = "--admin-port", description = "The port of /health and /metrics (default: 9090; 0: any free "
+  @Option(names = "--forwarded-header", description = "The field trusted proxies name the client in: "
+      + "X-Forwarded-For (default) or Forwarded (RFC 7239).")
+  String forwardedHeader;
+
+  @Option(names = "--admin-port", description = "The port of /health and /metrics (default: 8901; 0: any free "
       + "port; -1: none).")
   Integer adminPort;
 
@@ -109,6 +118,16 @@ final class GatewayCommand implements Callable<Integer> {
   @Option(names = "--grace", converter = Durations.class,
       description = "On SIGTERM, how long requests in flight may take (default: 10s).")
   Duration grace;
+
+  @Option(names = "--header-timeout", converter = Durations.class,
+      description = "How long a connection may take to send a complete request head, then it is closed "
+          + "(default: 60s, as nginx's client_header_timeout).")
+  Duration headerTimeout;
+
+  @Option(names = "--idle-timeout", converter = Durations.class,
+      description = "How long a kept-alive connection may wait for its next request head after a response, then it "
+          + "is closed (default: 75s, as nginx's keepalive_timeout).")
+  Duration idleTimeout;
 
   @Option(names = "--max-body", description = "The largest request body passed on (default: 10MB).")
   String maxBody;
@@ -147,6 +166,8 @@ final class GatewayCommand implements Callable<Integer> {
       return fail(err, e.getMessage(), 2);
     } catch (IllegalStateException e) {
       return fail(err, e.getMessage(), 1);
+    } catch (RuntimeException e) { // anything else that stops the start: its message, not a stack trace
+      return fail(err, "cannot start: " + e, 1);
     }
     CountDownLatch stop = new CountDownLatch(1);
     if (!onTermination(stop::countDown)) {
@@ -174,7 +195,7 @@ final class GatewayCommand implements Callable<Integer> {
     return GatewayConfig.load(config);
   }
 
-  private GatewayConfig fromFlags() {
+  GatewayConfig fromFlags() {
     if (upstream == null) {
       throw new ConfigException("--upstream is required (or --config FILE), for example --upstream "
           + "http://127.0.0.1:9000");
@@ -203,6 +224,12 @@ final class GatewayCommand implements Callable<Integer> {
     if (grace != null) {
       flag("--grace", () -> b.grace(grace));
     }
+    if (headerTimeout != null) {
+      flag("--header-timeout", () -> b.headerTimeout(headerTimeout));
+    }
+    if (idleTimeout != null) {
+      flag("--idle-timeout", () -> b.idleTimeout(idleTimeout));
+    }
     if (maxBody != null) {
       flag("--max-body", () -> b.maxBodyBytes(GatewayConfig.parseSize(maxBody)));
     }
@@ -214,12 +241,17 @@ final class GatewayCommand implements Callable<Integer> {
     }
     TrustedProxies proxies = trustedProxies == null ? TrustedProxies.none()
         : flag("--trusted-proxies", () -> TrustedProxies.parse(trustedProxies));
-    Rule.Builder rule = Rule.builder("default");
+    if (forwardedHeader != null) {
+      proxies = proxies.via(flag("--forwarded-header", () -> GatewayConfig.parseForwardedHeader(forwardedHeader)));
+    }
+    Rule.Builder rule = Rule.builder("default").trustedProxies(proxies);
     if (path != null) {
       flag("--path", () -> rule.path(path));
     }
     flag("--limit", () -> rule.limit(limit));
-    flag("--key", () -> rule.key(KeyResolver.parse(key == null ? "ip" : key, proxies)));
+    if (key != null) {
+      flag("--key", () -> rule.key(key));
+    }
     String m = mode == null ? "reject" : mode.toLowerCase(Locale.ROOT);
     if (m.equals("delay")) {
       if (maxWait == null) {

@@ -22,7 +22,20 @@ public final class Main implements Runnable {
 
   /** Runs the command line and returns its exit code (tests call this instead of {@link #main}). */
   public static int execute(String... args) {
-    return new CommandLine(new Main()).execute(args);
+    CommandLine cl = new CommandLine(new Main());
+    CommandLine.IParameterExceptionHandler usage = cl.getParameterExceptionHandler();
+    cl.setParameterExceptionHandler((e, arguments) -> {
+      CommandLine c = e.getCommandLine();
+      if (!c.getCommandName().equals("gateway")) {
+        return usage.handleParseException(e, arguments);
+      }
+      // The gateway has some thirty flags: a bad value is one line naming it, not the whole usage after it.
+      c.getErr().println("throttle gateway: " + e.getMessage());
+      c.getErr().println("Try 'throttle gateway --help' for the flags and their forms.");
+      c.getErr().flush();
+      return c.getCommandSpec().exitCodeOnInvalidInput();
+    });
+    return cl.execute(args);
   }
 
   @Override

@@ -128,6 +128,68 @@ class GatewayCommandTest {
     assertThat(err()).contains("the upstream http://127.0.0.1:" + closed + " does not accept connections");
   }
 
+  @Test
+  void outOfRangePortsAreUsageErrorsNamingTheFlagOrTheLine(@TempDir Path dir) throws IOException {
+    assertThat(Main.execute("gateway", "--upstream", "http://127.0.0.1:99999", "--limit", "10/s")).isEqualTo(2);
+    assertThat(err()).contains("throttle gateway: --upstream: upstream must be http://host:port")
+        .contains("'http://127.0.0.1:99999'").contains("the port must be from 1 to 65535");
+    err.reset();
+    assertThat(Main.execute("gateway", "--upstream", upstreamUri(), "--limit", "10/s", "--store",
+        "redis://127.0.0.1:99999")).isEqualTo(2);
+    assertThat(err()).contains("throttle gateway: --store: store 'redis://127.0.0.1:99999': the port must be from 1"
+        + " to 65535, got '99999'");
+    err.reset();
+    Path file = dir.resolve("gw.yaml");
+    Files.writeString(file, "upstream: " + upstreamUri() + "\nstore: redis-cluster://a:7000,b:70000\nroutes:\n"
+        + "  - rules:\n      - limit: 10/s\n");
+    assertThat(Main.execute("gateway", "--config", file.toString())).isEqualTo(2);
+    assertThat(err()).contains("throttle gateway: " + file + ":2: store 'redis-cluster://a:7000,b:70000': the port"
+        + " must be from 1 to 65535, got '70000'");
+    err.reset();
+    Files.writeString(file, "upstream: http://127.0.0.1:99999\nroutes:\n  - rules:\n      - limit: 10/s\n");
+    assertThat(Main.execute("gateway", "--config", file.toString())).isEqualTo(2);
+    assertThat(err()).contains(file + ":1: upstream must be http://host:port");
+    assertThat(err()).doesNotContain("Exception").doesNotContain("\tat ");
+  }
+
+  @Test
+  void aRouteThatCanNeverMatchAndUnicodeDigitsAreRefused(@TempDir Path dir) throws IOException {
+    Path file = dir.resolve("gw.yaml");
+    Files.writeString(file, "upstream: " + upstreamUri() + "\nroutes:\n"
+        + "  - name: a\n    path: /api\n    methods: [GET]\n    rules:\n      - limit: 10/s\n"
+        + "  - name: b\n    path: /api\n    methods: [GET]\n    rules:\n      - limit: 20/s\n");
+    assertThat(Main.execute("gateway", "--config", file.toString())).isEqualTo(2);
+    assertThat(err()).contains("throttle gateway: " + file + ":8: route 'b' (path /api, GET) can never match: route"
+        + " 'a' before it (path /api, GET) covers every request it would");
+    err.reset();
+    for (String limit : List.of("\uff11\uff10/s", "\u0661\u0660/s")) { // fullwidth and Arabic-Indic 10
+      assertThat(Main.execute("gateway", "--upstream", upstreamUri(), "--limit", limit)).isEqualTo(2);
+      assertThat(err()).contains("--limit: Invalid rule 'default': Invalid limit '" + limit + "'");
+      err.reset();
+    }
+  }
+
+  @Test
+  void aGrammarErrorIsOneMessageNotTheWholeUsage() {
+    assertThat(Main.execute("gateway", "--upstream", upstreamUri(), "--limit", "10/s", "--max-wait", "soon"))
+        .isEqualTo(2);
+    assertThat(err()).contains("'soon' is not a duration").contains("throttle gateway --help")
+        .doesNotContain("Usage:").doesNotContain("--check-upstream");
+  }
+
+  @Test
+  void anAdminPortInUseNamesTheFlagThatChangesIt() throws IOException {
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      int port = taken.getLocalPort();
+      assertThat(Main.execute("gateway", "--upstream", upstreamUri(), "--limit", "10/s", "--host", "127.0.0.1",
+          "--port", "0", "--admin-port", Integer.toString(port))).isEqualTo(1);
+      assertThat(err()).contains("throttle gateway: cannot listen on the admin address 127.0.0.1:" + port
+          + ": Address already in use; choose another with --admin-port");
+    }
+    assertThat(dev.throttle.gateway.GatewayConfig.DEFAULT_ADMIN_PORT).as("not Prometheus's 9090")
+        .isNotIn(9090, 9091, 9093, 9901).matches(p -> p < 9100 || p > 9999, "outside the exporters' 9100-9999");
+  }
+
   /** Starts {@code throttle gateway args...} in a child JVM, killed if it still runs after a minute. */
   private static Process launch(String... args) throws IOException {
     List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -233,6 +295,67 @@ class GatewayCommandTest {
       assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
     } finally {
       p.destroyForcibly();
+    }
+  }
+
+  /**
+   * The same rule given as flags and as a YAML file resolves the same key for the same request: one place (the
+   * rule's builder) turns a rule's key setting and the trusted proxies into a key resolver, for both.
+   */
+  @org.junit.jupiter.params.ParameterizedTest(name = "key {0}, forwarded-header {1}")
+  @org.junit.jupiter.params.provider.CsvSource(nullValues = "none", value = {
+      "none, none", "ip, none", "none, Forwarded", "ip, Forwarded", "header:X-API-Key|ip, none", "ip+path, none",
+      "all, none"})
+  void flagsAndTheFileMakeTheSameKeys(String key, String forwardedHeader) {
+    List<String> flags = new ArrayList<>(List.of("--upstream", "http://127.0.0.1:9", "--limit", "5/s",
+        "--trusted-proxies", "10.0.0.0/8"));
+    StringBuilder yaml = new StringBuilder("upstream: http://127.0.0.1:9\ntrusted-proxies: [10.0.0.0/8]\n");
+    if (forwardedHeader != null) {
+      flags.addAll(List.of("--forwarded-header", forwardedHeader));
+      yaml.append("forwarded-header: ").append(forwardedHeader).append('\n');
+    }
+    yaml.append("routes:\n  - name: default\n    rules:\n      - limit: 5/s\n");
+    if (key != null) {
+      flags.addAll(List.of("--key", key));
+      yaml.append("        key: '").append(key).append("'\n");
+    }
+    picocli.CommandLine cl = new picocli.CommandLine(new GatewayCommand());
+    cl.parseArgs(flags.toArray(String[]::new));
+    dev.throttle.gateway.GatewayConfig fromFlags = ((GatewayCommand) cl.getCommand()).fromFlags();
+    dev.throttle.gateway.GatewayConfig fromFile = dev.throttle.gateway.GatewayConfig.parse(yaml.toString(), "g.yaml");
+    dev.throttle.http.KeyResolver a = fromFlags.routes().get(0).rules().get(0).key();
+    dev.throttle.http.KeyResolver b = fromFile.routes().get(0).rules().get(0).key();
+    List<View> requests = List.of(
+        new View("10.1.2.3", "/a", java.util.Map.of("X-Forwarded-For", "203.0.113.5")),
+        new View("10.1.2.3", "/a", java.util.Map.of("Forwarded", "for=203.0.113.6")),
+        new View("198.51.100.1", "/b", java.util.Map.of("X-Forwarded-For", "203.0.113.5")),
+        new View("10.1.2.3", "/c", java.util.Map.of("X-API-Key", "k1", "X-Forwarded-For", "203.0.113.7")),
+        new View("198.51.100.2", "/d", java.util.Map.of()));
+    List<String> keysFromFlags = requests.stream().map(a::resolve).toList();
+    assertThat(requests.stream().map(b::resolve).toList()).isEqualTo(keysFromFlags);
+    if (key == null || key.equals("ip")) {
+      // Through the trusted proxy, the client it names: never the proxy's own address.
+      assertThat(keysFromFlags.get(forwardedHeader == null ? 0 : 1)).doesNotContain("10.1.2.3");
+    }
+  }
+
+  /** A request as the rules see it. */
+  private record View(String remoteAddress, String path, java.util.Map<String, String> fields)
+      implements dev.throttle.http.RequestView {
+    @Override
+    public String method() {
+      return "GET";
+    }
+
+    @Override
+    public List<String> headers(String name) {
+      return fields.entrySet().stream().filter(e -> e.getKey().equalsIgnoreCase(name)).map(java.util.Map.Entry::getValue)
+          .toList();
+    }
+
+    @Override
+    public String principal() {
+      return null;
     }
   }
 }

@@ -263,7 +263,7 @@ public final class Limit {
     private long duration(String what, boolean numberOptional) {
       skipSpaces();
       long count = 1;
-      if (pos < text.length() && (Character.isDigit(text.charAt(pos)) || text.charAt(pos) == '-')) {
+      if (pos < text.length() && (isAsciiDigit(text.charAt(pos)) || text.charAt(pos) == '-')) {
         count = number(what);
       } else if (!numberOptional) {
         throw new IllegalArgumentException("expected " + what + " as a number and a unit (such as 250ms) at position "
@@ -293,13 +293,18 @@ public final class Limit {
       }
     }
 
+    /** Only 0 to 9: {@code Character.isDigit} (and {@code Long.parseLong}) also take other scripts' digits. */
+    private static boolean isAsciiDigit(char c) {
+      return c >= '0' && c <= '9';
+    }
+
     private long number(String what) {
       skipSpaces();
       int start = pos;
       if (pos < text.length() && (text.charAt(pos) == '-' || text.charAt(pos) == '+')) {
         pos++;
       }
-      while (pos < text.length() && (Character.isDigit(text.charAt(pos)) || text.charAt(pos) == '_')) {
+      while (pos < text.length() && (isAsciiDigit(text.charAt(pos)) || text.charAt(pos) == '_')) {
         pos++;
       }
       String digits = text.substring(start, pos).replace("_", "");

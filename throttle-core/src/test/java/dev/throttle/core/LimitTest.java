@@ -133,4 +133,14 @@ class LimitTest {
   void acceptsTheExtremesOfTheSupportedRange(String text) {
     assertThat(Limit.parse(text)).hasToString(text);
   }
+
+  @Test
+  void onlyAsciiDigitsAreNumbers() {
+    // Character.isDigit and Long.parseLong take fullwidth and Arabic-Indic digits; the grammar does not.
+    for (String text : new String[] {"\uff11\uff10/s", "\u0661\u0660/s", "10/\uff12s", "10/s burst \u0665"}) {
+      assertThatThrownBy(() -> Limit.parse(text))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("Invalid limit '" + text + "'");
+    }
+  }
 }

@@ -167,12 +167,14 @@ public final class Gateway implements AutoCloseable {
     // (a negative port is its way of sharing one free port, picked by the first).
     int listenPort = config.port() == 0 ? -1 : config.port();
     await(vertx.deployVerticle(() -> new ProxyVerticle(listenPort), new DeploymentOptions()
-        .setInstances(config.eventLoops())), "the address " + config.host() + ":" + config.port());
+        .setInstances(config.eventLoops())), "the address " + config.host() + ":" + config.port(),
+        "--port and --host (listen: in a configuration file)");
     port = servers.get(0).actualPort();
     if (config.adminPort() >= 0) {
       admin = await(vertx.createHttpServer(new HttpServerOptions().setHost(config.adminHost())
           .setPort(config.adminPort())).requestHandler(this::admin).listen(), "the admin address "
-          + config.adminHost() + ":" + config.adminPort());
+          + config.adminHost() + ":" + config.adminPort(), "--admin-port, or --admin-port -1 for none (admin: in a"
+          + " configuration file, or admin: off)");
     }
     log.info("gateway started listen={}:{} admin={} upstream={} store={} event_loops={} routes={}",
         config.host(), port, admin == null ? "off" : config.adminHost() + ":" + admin.actualPort(), config.upstream(),
@@ -180,13 +182,15 @@ public final class Gateway implements AutoCloseable {
         config.routes().stream().map(r -> r.name() + " " + r.path() + " " + r.rules()).toList());
   }
 
-  private static <T> T await(Future<T> future, String what) {
+  /** Waits for a server to listen; its failure names the address, and the settings that change it. */
+  private static <T> T await(Future<T> future, String what, String settings) {
     try {
       return future.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     } catch (ExecutionException e) {
       Throwable cause = e.getCause();
       String reason = cause.getMessage() == null ? cause.toString() : cause.getMessage();
-      throw new IllegalStateException("cannot listen on " + what + ": " + reason, cause);
+      throw new IllegalStateException("cannot listen on " + what + ": " + reason + "; choose another with "
+          + settings, cause);
     } catch (TimeoutException e) {
       throw new IllegalStateException("cannot listen on " + what + ": no answer within 30 s", e);
     } catch (InterruptedException e) {
@@ -214,8 +218,13 @@ public final class Gateway implements AutoCloseable {
           .setHost(config.host())
           .setPort(listenPort)
           .setHandle100ContinueAutomatically(true)
+          // HTTP/1.1 only: the h2c upgrade handler holds a connection until a whole head has arrived before
+          // Vert.x knows of it (so no header timeout could apply), and an upgraded request is framed by rules
+          // that Framing does not check.
+          .setHttp2ClearTextEnabled(false)
           .setIdleTimeout(120));
-      server.requestHandler(new Proxy(throttle, metrics, client, config, context));
+      Proxy proxy = new Proxy(throttle, metrics, client, config, context);
+      server.connectionHandler(proxy::connected).requestHandler(proxy).invalidRequestHandler(proxy::invalid);
       return server.listen().onSuccess(servers::add);
     }
   }

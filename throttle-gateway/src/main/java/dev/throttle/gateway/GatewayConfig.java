@@ -65,8 +65,16 @@ public final class GatewayConfig {
   public static final int DEFAULT_PORT = 8080;
   /** The default address of {@code /health} and {@code /metrics}: the loopback address. */
   public static final String DEFAULT_ADMIN_HOST = "127.0.0.1";
-  /** The default port of {@code /health} and {@code /metrics}, on the loopback address. */
-  public static final int DEFAULT_ADMIN_PORT = 9090;
+  /**
+   * The default port of {@code /health} and {@code /metrics}, on the loopback address: 8901, outside the ports of
+   * well-known servers beside which a gateway runs (Prometheus 9090-9094 and its exporters' 9100-9999, Envoy's admin
+   * 9901, the web and proxy ports 8080-8090, 8443, 8888).
+   */
+  public static final int DEFAULT_ADMIN_PORT = 8901;
+  /** The default header timeout: nginx's {@code client_header_timeout}. */
+  public static final Duration DEFAULT_HEADER_TIMEOUT = Duration.ofSeconds(60);
+  /** The default idle (keep-alive) timeout: nginx's {@code keepalive_timeout}. */
+  public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(75);
 
   private final String host;
   private final int port;
@@ -85,6 +93,8 @@ public final class GatewayConfig {
   private final Duration upstreamTimeout;
   private final long maxBodyBytes;
   private final Duration grace;
+  private final Duration headerTimeout;
+  private final Duration idleTimeout;
   private final int eventLoops;
   private final int upstreamConnections;
 
@@ -106,6 +116,8 @@ public final class GatewayConfig {
     this.upstreamTimeout = b.upstreamTimeout;
     this.maxBodyBytes = b.maxBodyBytes;
     this.grace = b.grace;
+    this.headerTimeout = b.headerTimeout;
+    this.idleTimeout = b.idleTimeout;
     this.eventLoops = b.eventLoops;
     this.upstreamConnections = b.upstreamConnections;
   }
@@ -225,6 +237,16 @@ public final class GatewayConfig {
     return grace;
   }
 
+  /** How long a new connection may take to send a complete request head (then it is closed). */
+  public Duration headerTimeout() {
+    return headerTimeout;
+  }
+
+  /** How long a kept-alive connection may take, after a response, to send the next complete head (then closed). */
+  public Duration idleTimeout() {
+    return idleTimeout;
+  }
+
   /** Event-loop threads serving requests. */
   public int eventLoops() {
     return eventLoops;
@@ -260,6 +282,8 @@ public final class GatewayConfig {
     private Duration upstreamTimeout = Duration.ofSeconds(30);
     private long maxBodyBytes = 10L << 20;
     private Duration grace = Duration.ofSeconds(10);
+    private Duration headerTimeout = DEFAULT_HEADER_TIMEOUT;
+    private Duration idleTimeout = DEFAULT_IDLE_TIMEOUT;
     private int eventLoops = Runtime.getRuntime().availableProcessors();
     private int upstreamConnections = 64;
 
@@ -272,7 +296,7 @@ public final class GatewayConfig {
       return this;
     }
 
-    /** Where {@code /health} and {@code /metrics} are served (default {@code 127.0.0.1:9090}). */
+    /** Where {@code /health} and {@code /metrics} are served (default {@code 127.0.0.1:8901}). */
     public Builder admin(String host, int port) {
       this.adminHost = requireHost("admin", host);
       this.adminPort = requirePort("admin", port);
@@ -295,16 +319,40 @@ public final class GatewayConfig {
       return this;
     }
 
-    /** Adds a route; routes are tried in the order added, and their names and rule names must be unique. */
+    /**
+     * Adds a route; routes are tried in the order added, and their names and rule names must be unique.
+     *
+     * @throws ConfigException if a route added before covers every request this one would (it could never match)
+     */
     public Builder route(Route route) {
       Objects.requireNonNull(route, "route");
       for (Route r : routes) {
         if (r.name().equals(route.name())) {
           throw new ConfigException("two routes are named '" + route.name() + "'");
         }
+        if (covers(r, route)) {
+          throw new ConfigException("route '" + route.name() + "' (path " + route.path() + methods(route)
+              + ") can never match: route '" + r.name() + "' before it (path " + r.path() + methods(r)
+              + ") covers every request it would; put the narrower route first, or remove one");
+        }
       }
       routes.add(route);
       return this;
+    }
+
+    /** Whether every request {@code later} covers is covered by {@code earlier} (tried first). */
+    private static boolean covers(Route earlier, Route later) {
+      Rule e = earlier.rules().get(0);
+      Rule l = later.rules().get(0);
+      if (l.methods().isEmpty()) {
+        return e.methods().isEmpty() && e.matches("GET", l.pathPrefix());
+      }
+      return l.methods().stream().allMatch(m -> e.matches(m, l.pathPrefix()));
+    }
+
+    private static String methods(Route r) {
+      Set<String> m = r.rules().get(0).methods();
+      return m.isEmpty() ? ", every method" : ", " + String.join(",", m);
     }
 
     /** The in-memory store (the default), holding at most {@code maxKeysPerRule} keys per rule. */
@@ -335,6 +383,7 @@ public final class GatewayConfig {
         throw new ConfigException("store must be 'memory' or a Redis URI (redis://host:port, rediss://...,"
             + " redis-sentinel://host:port#master, redis-cluster://host:port,host:port), got '" + uri + "'");
       }
+      checkRedisPorts(uri);
       this.redisUri = uri;
       return this;
     }
@@ -405,6 +454,24 @@ public final class GatewayConfig {
         throw new ConfigException("grace cannot be negative, got " + grace);
       }
       this.grace = grace;
+      return this;
+    }
+
+    /**
+     * How long a new connection may take to send a complete request head (default 60 s, nginx's
+     * {@code client_header_timeout}); then it is closed. A client sending its head byte by byte is closed too.
+     */
+    public Builder headerTimeout(Duration timeout) {
+      this.headerTimeout = requirePositive("header-timeout", timeout);
+      return this;
+    }
+
+    /**
+     * How long a kept-alive connection may stay without a next complete request head after a response (default
+     * 75 s, nginx's {@code keepalive_timeout}); then it is closed.
+     */
+    public Builder idleTimeout(Duration timeout) {
+      this.idleTimeout = requirePositive("idle-timeout", timeout);
       return this;
     }
 
@@ -493,7 +560,58 @@ public final class GatewayConfig {
     if (uri.getHost() == null || uri.getQuery() != null || uri.getFragment() != null || uri.getUserInfo() != null) {
       throw new ConfigException(hint);
     }
+    if (uri.getPort() == 0 || uri.getPort() > 65535) {
+      throw new ConfigException(hint + ": the port must be from 1 to 65535");
+    }
     return uri;
+  }
+
+  /**
+   * Reads the field trusted proxies name the client in: {@code X-Forwarded-For} or {@code Forwarded} (any case).
+   *
+   * @throws ConfigException quoting the text
+   */
+  public static TrustedProxies.Header parseForwardedHeader(String text) {
+    if (text.strip().equalsIgnoreCase("Forwarded")) {
+      return TrustedProxies.Header.FORWARDED;
+    }
+    if (text.strip().equalsIgnoreCase("X-Forwarded-For")) {
+      return TrustedProxies.Header.X_FORWARDED_FOR;
+    }
+    throw new ConfigException("forwarded-header must be X-Forwarded-For or Forwarded, got '" + text + "'");
+  }
+
+  /**
+   * Checks the ports of a Redis URI's hosts ({@code host:port}, several separated by commas for Sentinel and
+   * Cluster, IPv6 in brackets): each from 1 to 65535.
+   */
+  private static void checkRedisPorts(String uri) {
+    String rest = uri.substring(uri.indexOf("://") + 3);
+    int end = rest.length();
+    for (char c : new char[] {'/', '?', '#'}) {
+      int i = rest.indexOf(c);
+      if (i >= 0 && i < end) {
+        end = i;
+      }
+    }
+    String authority = rest.substring(0, end);
+    authority = authority.substring(authority.lastIndexOf('@') + 1);
+    for (String hostPort : authority.split(",")) {
+      int colon = hostPort.lastIndexOf(':');
+      if (colon < 0 || colon < hostPort.lastIndexOf(']')) {
+        continue; // no port: the default one
+      }
+      String port = hostPort.substring(colon + 1);
+      int p;
+      try {
+        p = Integer.parseInt(port);
+      } catch (NumberFormatException e) {
+        p = -1;
+      }
+      if (p < 1 || p > 65535) {
+        throw new ConfigException("store '" + uri + "': the port must be from 1 to 65535, got '" + port + "'");
+      }
+    }
   }
 
   /**

@@ -28,6 +28,32 @@ final class Metrics {
   /** Upstream failures, by kind. */
   enum UpstreamError { CONNECT, TIMEOUT, RESET }
 
+  /** Requests the gateway answered itself because of the request, by kind (the status in parentheses). */
+  enum RequestError {
+    /** The body is over max-body (413). */
+    TOO_LARGE,
+    /** The request cannot be read as HTTP/1.1 says: framing, Host, field or chunk syntax, path (400). */
+    BAD_REQUEST,
+    /** A transfer coding other than chunked (501). */
+    NOT_IMPLEMENTED,
+    /** The request line is too long (414). */
+    URI_TOO_LONG,
+    /** The fields are too large (431). */
+    HEADER_TOO_LARGE;
+
+    String label() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+  }
+
+  /** Connections closed because no request head was complete in time. */
+  enum ConnectionTimeout {
+    /** Within header-timeout of the connection's start. */
+    HEADER,
+    /** Within idle-timeout of the previous response's end (keep-alive). */
+    IDLE
+  }
+
   private record RuleCounters(String route, LongAdder[] byOutcome) {}
 
   private final Map<String, RuleCounters> rules = new LinkedHashMap<>();
@@ -36,8 +62,8 @@ final class Metrics {
   private final LongAdder decisionCount = new LongAdder();
   private final LongAdder decisionNanos = new LongAdder();
   private final LongAdder[] upstreamErrors = new LongAdder[UpstreamError.values().length];
-  private final LongAdder tooLarge = new LongAdder();
-  private final LongAdder badRequests = new LongAdder();
+  private final LongAdder[] requestErrors = new LongAdder[RequestError.values().length];
+  private final LongAdder[] connectionTimeouts = new LongAdder[ConnectionTimeout.values().length];
   private final AtomicInteger inFlight = new AtomicInteger();
 
   Metrics(List<GatewayConfig.Route> routes) {
@@ -55,6 +81,12 @@ final class Metrics {
     }
     for (int i = 0; i < upstreamErrors.length; i++) {
       upstreamErrors[i] = new LongAdder();
+    }
+    for (int i = 0; i < requestErrors.length; i++) {
+      requestErrors[i] = new LongAdder();
+    }
+    for (int i = 0; i < connectionTimeouts.length; i++) {
+      connectionTimeouts[i] = new LongAdder();
     }
   }
 
@@ -85,12 +117,12 @@ final class Metrics {
     upstreamErrors[kind.ordinal()].increment();
   }
 
-  void tooLarge() {
-    tooLarge.increment();
+  void requestError(RequestError kind) {
+    requestErrors[kind.ordinal()].increment();
   }
 
-  void badRequest() {
-    badRequests.increment();
+  void connectionTimeout(ConnectionTimeout kind) {
+    connectionTimeouts[kind.ordinal()].increment();
   }
 
   AtomicInteger inFlight() {
@@ -147,9 +179,20 @@ final class Metrics {
           .append("\"} ").append(upstreamErrors[k.ordinal()].sum()).append('\n');
     }
     family(sb, "throttle_gateway_request_errors_total", "counter",
-        "Requests answered by the gateway itself: body too large (413), invalid path (400)");
-    sb.append("throttle_gateway_request_errors_total{kind=\"too_large\"} ").append(tooLarge.sum()).append('\n');
-    sb.append("throttle_gateway_request_errors_total{kind=\"bad_request\"} ").append(badRequests.sum()).append('\n');
+        "Requests the gateway answered itself, then closed the connection: too_large (413), bad_request (400),"
+            + " not_implemented (501), uri_too_long (414), header_too_large (431)");
+    for (RequestError k : RequestError.values()) {
+      sb.append("throttle_gateway_request_errors_total{kind=\"").append(k.label()).append("\"} ")
+          .append(requestErrors[k.ordinal()].sum()).append('\n');
+    }
+
+    family(sb, "throttle_gateway_connection_timeouts_total", "counter",
+        "Connections closed without a complete request head: header (within header-timeout of the connection's"
+            + " start), idle (within idle-timeout of the previous response's end)");
+    for (ConnectionTimeout k : ConnectionTimeout.values()) {
+      sb.append("throttle_gateway_connection_timeouts_total{kind=\"").append(k.name().toLowerCase(Locale.ROOT))
+          .append("\"} ").append(connectionTimeouts[k.ordinal()].sum()).append('\n');
+    }
 
     if (!redis.isEmpty()) {
       family(sb, "throttle_gateway_redis_connected", "gauge", "1 when the connection to Redis is up");
@@ -164,6 +207,13 @@ final class Metrics {
         line(sb, rule, "error", s.errors());
         line(sb, rule, "circuit_open", s.circuitOpen());
         line(sb, rule, "short_circuit", s.shortCircuited());
+      }
+      family(sb, "throttle_gateway_redis_late_answers_total", "counter",
+          "Decisions per rule that timed out (answered by the failure policy) and that Redis answered afterwards:"
+              + " Redis up, the machine or network slower than redis-timeout; timeouts without them are an outage");
+      for (Map.Entry<String, RedisRateLimiter<String>> e : redis.entrySet()) {
+        sb.append("throttle_gateway_redis_late_answers_total{rule=\"").append(escape(e.getKey())).append("\"} ")
+            .append(e.getValue().stats().lateAnswers()).append('\n');
       }
       family(sb, "throttle_gateway_redis_degraded_total", "counter",
           "Decisions per rule answered by the failure policy because Redis could not");

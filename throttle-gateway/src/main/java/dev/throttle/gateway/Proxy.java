@@ -11,11 +11,13 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.RequestOptions;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
@@ -23,7 +25,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,8 +57,14 @@ final class Proxy implements Handler<HttpServerRequest> {
   private final long upstreamTimeoutMillis;
   private final long maxBody;
   private final Context context;
-  private static final AtomicLong lastWarning = new AtomicLong(System.nanoTime() - 10_000_000_000L);
-  private static final AtomicLong heldBack = new AtomicLong();
+  private final long headerTimeoutMillis;
+  private final long idleTimeoutMillis;
+  /** The open connections of this event loop (only its thread touches them). */
+  private final Map<HttpConnection, Conn> connections = new HashMap<>();
+  /** Upstream failures: an upstream down is one event, not a line per request. */
+  private static final LimitedLog upstreamErrors = new LimitedLog(log, "1/s");
+  /** Requests refused for their own faults: a client can send any number of them. */
+  private static final LimitedLog clientErrors = new LimitedLog(log, "1/s burst 5");
 
   Proxy(HttpThrottle throttle, Metrics metrics, HttpClient client, GatewayConfig config, Context context) {
     this.throttle = throttle;
@@ -70,24 +77,95 @@ final class Proxy implements Handler<HttpServerRequest> {
     this.upstreamTimeoutMillis = Math.max(1, config.upstreamTimeout().toMillis());
     this.maxBody = config.maxBodyBytes();
     this.context = context;
+    this.headerTimeoutMillis = Math.max(1, config.headerTimeout().toMillis());
+    this.idleTimeoutMillis = Math.max(1, config.idleTimeout().toMillis());
+  }
+
+  /**
+   * One client connection: the request it is serving (from its head to the end of its response), and the timer that
+   * closes it when no next request head is complete in time: {@code header-timeout} from the connection's start,
+   * {@code idle-timeout} from the end of each response (keep-alive). A slow client sending a head byte by byte is
+   * closed as one that sends nothing.
+   */
+  private final class Conn {
+    private final HttpConnection connection;
+    private HttpServerRequest current;
+    private long timer = -1;
+
+    Conn(HttpConnection connection) {
+      this.connection = connection;
+    }
+
+    void awaitHead(long millis, Metrics.ConnectionTimeout kind) {
+      cancelTimer();
+      timer = context.owner().setTimer(millis, id -> {
+        timer = -1;
+        metrics.connectionTimeout(kind);
+        connection.close();
+      });
+    }
+
+    void cancelTimer() {
+      if (timer >= 0) {
+        context.owner().cancelTimer(timer);
+        timer = -1;
+      }
+    }
+  }
+
+  /** A new client connection: its head must arrive within the header timeout. */
+  void connected(HttpConnection connection) {
+    Conn c = new Conn(connection);
+    connections.put(connection, c);
+    connection.closeHandler(v -> {
+      c.cancelTimer();
+      connections.remove(connection);
+    });
+    // Shutting down: a connection serving no request (idle, or its head still arriving) closes at once.
+    connection.shutdownHandler(v -> {
+      if (c.current == null) {
+        connection.close();
+      }
+    });
+    c.awaitHead(headerTimeoutMillis, Metrics.ConnectionTimeout.HEADER);
+  }
+
+  /** Its head has arrived: the connection serves {@code request} until its response ends. */
+  private void begin(HttpServerRequest request) {
+    Conn c = connections.get(request.connection());
+    if (c == null) {
+      return;
+    }
+    c.cancelTimer();
+    c.current = request;
+    request.response().endHandler(v -> {
+      c.current = null;
+      c.awaitHead(idleTimeoutMillis, Metrics.ConnectionTimeout.IDLE);
+    });
   }
 
   @Override
   public void handle(HttpServerRequest request) {
     long start = System.nanoTime();
+    begin(request);
+    Framing.Refusal refusal = Framing.check(request.version(), request.uri(), request.headers());
+    if (refusal != null) {
+      refuse(request, refusal);
+      return;
+    }
     String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
-    if (length != null && tooLong(length)) {
-      metrics.tooLarge();
-      answerTooLarge(request);
+    if (length != null && Long.parseLong(length.strip()) > maxBody) {
+      refuseTooLarge(request);
       return;
     }
     request.pause(); // the body stays unread until the verdict: passed on, or discarded
+    request.exceptionHandler(e -> bodyFailed(request, e));
     VertxRequestView view;
     try {
       view = new VertxRequestView(request);
     } catch (IllegalArgumentException e) {
-      metrics.badRequest();
-      answerAndClose(request, 400, "Bad Request", "The request path is not a valid URI path.");
+      refuse(request, new Framing.Refusal(400, Metrics.RequestError.BAD_REQUEST,
+          "The request path is not a valid URI path."));
       return;
     }
     Admission admission = throttle.admit(view);
@@ -98,14 +176,6 @@ final class Proxy implements Handler<HttpServerRequest> {
     }
     request.response().closeHandler(v -> admission.cancel(Admission.Cancel.CLIENT_GONE));
     verdict.thenAccept(v -> context.runOnContext(x -> carryOut(request, v, start)));
-  }
-
-  private boolean tooLong(String contentLength) {
-    try {
-      return Long.parseLong(contentLength.strip()) > maxBody;
-    } catch (NumberFormatException e) {
-      return false; // Vert.x's codec rejects a malformed Content-Length before this point
-    }
   }
 
   private void carryOut(HttpServerRequest request, Verdict v, long start) {
@@ -144,11 +214,58 @@ final class Proxy implements Handler<HttpServerRequest> {
     }
   }
 
-  /** The gateway's own answer when the request cannot be read or passed on; the connection closes after it. */
-  private void answerTooLarge(HttpServerRequest request) {
-    answerAndClose(request, 413, "Content Too Large", "The request body exceeds the " + maxBody
-        + " bytes this gateway passes on.");
+  private void refuseTooLarge(HttpServerRequest request) {
+    refuse(request, new Framing.Refusal(413, Metrics.RequestError.TOO_LARGE, "The request body exceeds the "
+        + maxBody + " bytes this gateway passes on."));
   }
+
+  /**
+   * A request body that cannot be read (a malformed chunk; Netty has failed the request, and Vert.x closes the
+   * connection after this): answered 400 first, if nothing of the answer has been sent. A client that went away is
+   * no error of the request. Without this handler, Vert.x would log each at ERROR.
+   */
+  private void bodyFailed(HttpServerRequest request, Throwable e) {
+    HttpServerResponse response = request.response();
+    if (e instanceof java.io.IOException || e instanceof io.vertx.core.http.HttpClosedException
+        || response.headWritten() || response.ended() || response.closed()) {
+      return;
+    }
+    refuse(request, new Framing.Refusal(400, Metrics.RequestError.BAD_REQUEST, "The request body is not valid"
+        + " HTTP/1.1 chunked encoding."));
+    // Vert.x flushes at the end of a read, but closes this connection before that: flush the answer now (internal
+    // API of Vert.x 5.0, the only way to get the answer out first).
+    if (request.connection() instanceof io.vertx.core.net.impl.VertxConnection c) {
+      c.flush();
+    }
+  }
+
+  /**
+   * A request Vert.x could not parse (its {@code invalidRequestHandler}): a field or request line too long, or not
+   * HTTP/1.1 syntax. Answered as the gateway's other refusals, then the connection closes.
+   */
+  void invalid(HttpServerRequest request) {
+    Throwable cause = request.decoderResult().cause();
+    Framing.Refusal r;
+    if (cause instanceof io.netty.handler.codec.http.TooLongHttpLineException) {
+      r = new Framing.Refusal(414, Metrics.RequestError.URI_TOO_LONG, "The request line is too long.");
+    } else if (cause instanceof io.netty.handler.codec.http.TooLongHttpHeaderException) {
+      r = new Framing.Refusal(431, Metrics.RequestError.HEADER_TOO_LARGE, "The request's fields are too large.");
+    } else {
+      r = new Framing.Refusal(400, Metrics.RequestError.BAD_REQUEST, "The request is not valid HTTP/1.1.");
+    }
+    refuse(request, r);
+  }
+
+  /** The gateway's own answer to a request it cannot pass on because of the request; the connection closes. */
+  private void refuse(HttpServerRequest request, Framing.Refusal r) {
+    metrics.requestError(r.kind());
+    clientErrors.warn("request refused status={} kind={} peer={} detail={}", r.status(), r.kind().label(),
+        request.remoteAddress(), r.detail());
+    answerAndClose(request, r.status(), TITLES.get(r.status()), r.detail());
+  }
+
+  private static final Map<Integer, String> TITLES = Map.of(400, "Bad Request", 413, "Content Too Large",
+      414, "URI Too Long", 431, "Request Header Fields Too Large", 501, "Not Implemented");
 
   private static void answerAndClose(HttpServerRequest request, int status, String title, String detail) {
     HttpServerResponse response = request.response();
@@ -167,8 +284,8 @@ final class Proxy implements Handler<HttpServerRequest> {
 
   private void forward(HttpServerRequest request, List<Verdict.Header> rateLimitFields) {
     HttpServerResponse response = request.response();
-    if (response.closed()) {
-      return; // the client went away as its turn came
+    if (response.closed() || response.ended()) {
+      return; // the client went away as its turn came, or its body was refused meanwhile
     }
     metrics.inFlight().incrementAndGet();
     RequestOptions options = new RequestOptions()
@@ -249,7 +366,9 @@ final class Proxy implements Handler<HttpServerRequest> {
 
     void send(HttpClientRequest up) {
       this.upstream = up;
-      if (response.closed()) {
+      // Failures are handled through up.response(); without this, each reset of ours is logged at ERROR.
+      up.exceptionHandler(e -> {});
+      if (response.closed() || response.ended()) {
         up.reset();
         finish();
         return;
@@ -290,6 +409,7 @@ final class Proxy implements Handler<HttpServerRequest> {
           finish();
           up.reset();
         }
+        bodyFailed(request, e);
       });
       request.resume();
     }
@@ -298,10 +418,9 @@ final class Proxy implements Handler<HttpServerRequest> {
       bodyBytes += chunk.length();
       if (bodyBytes > maxBody) { // a chunked body past the limit (a declared length was checked on arrival)
         request.handler(null);
-        metrics.tooLarge();
         finish(); // first: the upstream's failure that the reset causes is not an upstream error
         upstream.reset();
-        answerTooLarge(request);
+        refuseTooLarge(request);
         return;
       }
       upstream.write(chunk);
@@ -387,7 +506,7 @@ final class Proxy implements Handler<HttpServerRequest> {
       Metrics.UpstreamError kind = timeout ? Metrics.UpstreamError.TIMEOUT
           : connect ? Metrics.UpstreamError.CONNECT : Metrics.UpstreamError.RESET;
       metrics.upstreamError(kind);
-      warn("upstream error kind={} method={} uri={} cause={}", kind.name().toLowerCase(Locale.ROOT),
+      upstreamErrors.warn("upstream error kind={} method={} uri={} cause={}", kind.name().toLowerCase(Locale.ROOT),
           request.method(), request.uri(), cause.toString());
       return timeout;
     }
@@ -400,20 +519,8 @@ final class Proxy implements Handler<HttpServerRequest> {
     }
   }
 
+  /** Chunked: {@link Framing} let through no other Transfer-Encoding. */
   private static boolean isChunked(HttpServerRequest request) {
-    String te = request.getHeader(HttpHeaders.TRANSFER_ENCODING);
-    return te != null && te.toLowerCase(Locale.ROOT).contains("chunked");
-  }
-
-  /** A warning at most once a second, with the number held back since the last: an upstream down is one event. */
-  private static void warn(String format, Object... args) {
-    long now = System.nanoTime();
-    long last = lastWarning.get();
-    if (now - last >= 1_000_000_000L && lastWarning.compareAndSet(last, now)) {
-      long held = heldBack.getAndSet(0);
-      log.warn(format + (held > 0 ? " (" + held + " more since the last warning)" : ""), args);
-    } else {
-      heldBack.incrementAndGet();
-    }
+    return request.headers().contains(HttpHeaders.TRANSFER_ENCODING);
   }
 }

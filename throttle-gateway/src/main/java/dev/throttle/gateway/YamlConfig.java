@@ -31,7 +31,8 @@ final class YamlConfig {
   private static final List<String> TOP = List.of("listen", "admin", "upstream", "store", "redis-timeout",
       "on-redis-failure", "redis-prefix", "max-keys", "trusted-proxies", "forwarded-header", "legacy-headers",
       "rate-limit-headers",
-      "connect-timeout", "upstream-timeout", "max-body", "grace", "event-loops", "upstream-connections", "routes");
+      "connect-timeout", "upstream-timeout", "header-timeout", "idle-timeout", "max-body", "grace", "event-loops",
+      "upstream-connections", "routes");
   private static final List<String> ROUTE = List.of("name", "path", "methods", "rules");
   private static final List<String> RULE = List.of("name", "limit", "key", "cost", "mode", "max-wait",
       "on-missing-key", "dry-run");
@@ -72,12 +73,9 @@ final class YamlConfig {
     }
     NodeTuple fh = top.get("forwarded-header");
     if (fh != null) {
-      String h = scalar(fh.getValueNode(), "forwarded-header");
-      if (h.equalsIgnoreCase("Forwarded")) {
-        proxies = proxies.via(TrustedProxies.Header.FORWARDED);
-      } else if (!h.equalsIgnoreCase("X-Forwarded-For")) {
-        throw error(fh.getValueNode(), "forwarded-header must be X-Forwarded-For or Forwarded, got '" + h + "'");
-      }
+      Node v = fh.getValueNode();
+      TrustedProxies.Header h = at(v, () -> GatewayConfig.parseForwardedHeader(scalar(v, "forwarded-header")));
+      proxies = proxies.via(h);
     }
 
     for (Map.Entry<String, NodeTuple> e : top.entrySet()) {
@@ -108,6 +106,8 @@ final class YamlConfig {
         case "rate-limit-headers" -> at(v, () -> b.rateLimitHeaders(RateLimitHeaders.parse(scalar(v, e.getKey()))));
         case "connect-timeout" -> at(v, () -> b.connectTimeout(duration(v, e.getKey())));
         case "upstream-timeout" -> at(v, () -> b.upstreamTimeout(duration(v, e.getKey())));
+        case "header-timeout" -> at(v, () -> b.headerTimeout(duration(v, e.getKey())));
+        case "idle-timeout" -> at(v, () -> b.idleTimeout(duration(v, e.getKey())));
         case "max-body" -> at(v, () -> b.maxBodyBytes(GatewayConfig.parseSize(scalar(v, e.getKey()))));
         case "grace" -> at(v, () -> b.grace(duration(v, e.getKey())));
         case "event-loops" -> at(v, () -> b.eventLoops(integer(v, e.getKey())));
@@ -164,7 +164,7 @@ final class YamlConfig {
       name = count == 1 ? route : route + "." + index;
     }
     Node nameNode = m.containsKey("name") ? m.get("name").getValueNode() : node;
-    Rule.Builder b = at(nameNode, () -> Rule.builder(name));
+    Rule.Builder b = at(nameNode, () -> Rule.builder(name).trustedProxies(proxies));
     NodeTuple path = routeMap.get("path");
     if (path != null) {
       at(path.getValueNode(), () -> b.path(scalar(path.getValueNode(), "path")));
@@ -185,7 +185,7 @@ final class YamlConfig {
     for (Map.Entry<String, NodeTuple> e : m.entrySet()) {
       Node v = e.getValue().getValueNode();
       switch (e.getKey()) {
-        case "key" -> at(v, () -> b.key(KeyResolver.parse(scalar(v, "key"), proxies)));
+        case "key" -> at(v, () -> b.key(scalar(v, "key")));
         case "cost" -> at(v, () -> b.cost(integer(v, "cost")));
         case "on-missing-key" -> {
           String s = scalar(v, "on-missing-key").toUpperCase(Locale.ROOT).replace('-', '_');

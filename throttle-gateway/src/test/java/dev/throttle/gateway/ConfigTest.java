@@ -22,11 +22,13 @@ class ConfigTest {
     assertThat(c.host()).isEqualTo("0.0.0.0");
     assertThat(c.port()).isEqualTo(8080);
     assertThat(c.adminHost()).isEqualTo("127.0.0.1");
-    assertThat(c.adminPort()).isEqualTo(9090);
+    assertThat(c.adminPort()).isEqualTo(8901);
     assertThat(c.upstream()).hasToString("http://127.0.0.1:9000");
     assertThat(c.redisUri()).isNull();
     assertThat(c.maxBodyBytes()).isEqualTo(10L << 20);
     assertThat(c.grace()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(c.headerTimeout()).isEqualTo(Duration.ofSeconds(60));
+    assertThat(c.idleTimeout()).isEqualTo(Duration.ofSeconds(75));
     assertThat(c.routes()).extracting(GatewayConfig.Route::name).containsExactly("login", "export", "api");
     Rule login = c.routes().get(0).rules().get(0);
     assertThat(login.name()).isEqualTo("login");

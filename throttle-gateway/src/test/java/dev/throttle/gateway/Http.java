@@ -113,4 +113,16 @@ final class Http {
     }
     return sb.length() == 0 ? null : sb.toString();
   }
+
+  /** True if the peer closes (or resets) the connection within {@code millis}, sending nothing more. */
+  static boolean closedWithin(Socket s, int millis) throws IOException {
+    s.setSoTimeout(millis);
+    try {
+      return s.getInputStream().read() == -1;
+    } catch (java.net.SocketTimeoutException open) {
+      return false;
+    } catch (java.net.SocketException reset) {
+      return true;
+    }
+  }
 }

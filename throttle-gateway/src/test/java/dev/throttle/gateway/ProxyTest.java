@@ -181,4 +181,30 @@ class ProxyTest extends GatewayTests {
           .hasMessageContaining("cannot listen on the address 127.0.0.1:" + taken.getLocalPort());
     }
   }
+
+  /**
+   * The documented example behind a trusted proxy: its login route (a rule without {@code key:}, so the default ip
+   * key) counts each client named by the proxy's X-Forwarded-For, not the proxy's own address.
+   */
+  @Test
+  void theExampleBehindATrustedProxyKeysEachClientSeparately() throws Exception {
+    String yaml = java.nio.file.Files.readString(java.nio.file.Path.of("..", "examples", "throttle.yaml"))
+        .replaceFirst("(?m)^listen: .*$", "listen: 127.0.0.1:0")
+        .replaceFirst("(?m)^admin: .*$", "admin: off")
+        .replaceFirst("(?m)^upstream: .*$", "upstream: " + upstream.uri())
+        .replaceFirst("(?m)^trusted-proxies: .*$", "trusted-proxies: [127.0.0.1]");
+    gateway = Gateway.start(GatewayConfig.parse(yaml, "throttle.yaml"));
+    // The example allows 5 logins a minute per client.
+    for (int i = 0; i < 5; i++) {
+      assertThat(login("203.0.113.1").statusCode()).isEqualTo(200);
+    }
+    assertThat(login("203.0.113.1").statusCode()).isEqualTo(429);
+    assertThat(login("203.0.113.2").statusCode()).as("another client behind the same proxy").isEqualTo(200);
+    assertThat(upstream.count()).isEqualTo(6);
+  }
+
+  private HttpResponse<String> login(String client) {
+    return Http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gateway.port() + "/api/login"))
+        .header("X-Forwarded-For", client).POST(HttpRequest.BodyPublishers.ofString("user=a")));
+  }
 }

@@ -193,4 +193,30 @@ class RedisGatewayTest {
             "\"redis\":\"disconnected\""));
     assertThat(Http.get(g.adminPort(), "/health").statusCode()).isEqualTo(200);
   }
+
+  /**
+   * fail-closed with a healthy but slow Redis: a decision that times out is refused (a timeout counts as a Redis
+   * failure from the first miss), and /metrics tells it from an outage: Redis answered it late. A killed Redis
+   * times out too, but never answers late.
+   */
+  @Test
+  void aTimeoutThatRedisAnswersLateIsCountedApartFromAnOutage() {
+    RedisServer redis = later(RedisServer.start());
+    Gateway g = gateway(redis, "100/s", Duration.ofMillis(50), "fail-closed");
+    assertThat(ask(g.port(), 0).status()).isEqualTo(200);
+    redis.cli("CLIENT", "PAUSE", "600", "ALL"); // Redis holds every client's commands for 600 ms, then answers them
+    assertThat(ask(g.port(), 0).status()).as("fail-closed: a timeout is a failure").isEqualTo(429);
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(g.metricsText())
+        .contains("throttle_gateway_redis_decisions_total{rule=\"api\",result=\"timeout\"} 1")
+        .contains("throttle_gateway_redis_late_answers_total{rule=\"api\"} 1"));
+    await().atMost(Duration.ofSeconds(5)).until(() -> ask(g.port(), 0).status() == 200);
+
+    redis.kill();
+    for (int i = 0; i < 3; i++) {
+      assertThat(ask(g.port(), 0).status()).isEqualTo(429);
+    }
+    String text = g.metricsText();
+    assertThat(text).contains("throttle_gateway_redis_late_answers_total{rule=\"api\"} 1");
+    assertThat(text).containsPattern("throttle_gateway_redis_degraded_total\\{rule=\"api\"\\} [4-9]");
+  }
 }

@@ -101,7 +101,8 @@ public final class Rule {
     this.limit = b.limit;
     this.pathPrefix = b.pathPrefix;
     this.methods = Collections.unmodifiableSet(new LinkedHashSet<>(b.methods));
-    this.key = b.key;
+    this.key = b.key != null ? b.key : b.keyText != null ? KeyResolver.parse(b.keyText, b.proxies)
+        : KeyResolver.ip(b.proxies);
     this.cost = b.cost;
     this.costFunction = b.costFunction;
     this.mode = b.mode;
@@ -131,7 +132,7 @@ public final class Rule {
     String name = text.substring(0, colon).strip();
     Builder b;
     try {
-      b = builder(name);
+      b = builder(name).trustedProxies(proxies);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("Invalid rule in '" + text.strip() + "': " + e.getMessage(), e);
     }
@@ -159,7 +160,7 @@ public final class Rule {
           case "limit" -> b.limit(value);
           case "path" -> b.path(value);
           case "methods" -> b.methods(value.split(","));
-          case "key" -> b.key(KeyResolver.parse(value, proxies));
+          case "key" -> b.key(value);
           case "cost" -> b.cost(parseLong("cost", value));
           case "mode" -> mode = value.toLowerCase(Locale.ROOT);
           case "max-wait" -> maxWait = value;
@@ -378,7 +379,9 @@ public final class Rule {
     private Limit limit;
     private String pathPrefix = "/";
     private final Set<String> methods = new LinkedHashSet<>();
-    private KeyResolver key = KeyResolver.ip();
+    private KeyResolver key; // null: keyText, or else ip, through the proxies
+    private String keyText;
+    private TrustedProxies proxies = TrustedProxies.none();
     private long cost = 1;
     private ToLongFunction<RequestView> costFunction;
     private Mode mode = Mode.REJECT;
@@ -442,9 +445,37 @@ public final class Rule {
       return this;
     }
 
-    /** How the key is found (default: {@link KeyResolver#ip()}). */
+    /** How the key is found (default: {@code ip}, through the {@linkplain #trustedProxies trusted proxies}). */
     public Builder key(KeyResolver key) {
       this.key = Objects.requireNonNull(key, "key");
+      this.keyText = null;
+      return this;
+    }
+
+    /**
+     * How the key is found, in the text form ({@link KeyResolver#parse}), its {@code ip} read through this rule's
+     * {@linkplain #trustedProxies trusted proxies}, whichever is set first.
+     *
+     * @throws IllegalArgumentException naming this rule, quoting the text
+     */
+    public Builder key(String text) {
+      try {
+        KeyResolver.parse(text, proxies); // checked now, so that an error is the setting's
+      } catch (IllegalArgumentException e) {
+        throw wrap(e);
+      }
+      this.keyText = text;
+      this.key = null;
+      return this;
+    }
+
+    /**
+     * The proxies whose forwarding fields this rule's {@code ip} key believes (default none): used by the default
+     * key and by {@link #key(String)}. Every reader of a rule's configuration (the text form, the gateway's flags
+     * and file) sets them here, so that a rule without a key cannot miss them.
+     */
+    public Builder trustedProxies(TrustedProxies proxies) {
+      this.proxies = Objects.requireNonNull(proxies, "proxies");
       return this;
     }
 

@@ -64,6 +64,7 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
   private final LongAdder errors = new LongAdder();
   private final LongAdder skipped = new LongAdder();
   private final LongAdder shortCircuited = new LongAdder();
+  private final LongAdder late = new LongAdder();
 
   LuaRateLimiter(Builder<K> b) {
     this.redis = b.redis;
@@ -229,7 +230,7 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
     long t = timeouts.sum();
     long e = errors.sum();
     long s = skipped.sum();
-    return new Stats(fromRedis.sum(), t + e + s, t, e, s, shortCircuited.sum(), circuit.isOpen());
+    return new Stats(fromRedis.sum(), t + e + s, t, e, s, shortCircuited.sum(), circuit.isOpen(), late.sum());
   }
 
   @Override
@@ -249,6 +250,7 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
     @Override
     public boolean complete(BucketScript.Result result) {
       if (!settled.compareAndSet(false, true)) {
+        late.increment(); // the deadline settled it first: Redis answered, too late
         return false;
       }
       circuit.success();

@@ -119,9 +119,11 @@ public interface RedisRateLimiter<K> extends RateLimitStore<K> {
    * @param circuitOpen degraded without asking Redis, while the circuit was open
    * @param shortCircuited refused locally by the short-circuit, without a round trip
    * @param circuitIsOpen whether the circuit is open now
+   * @param lateAnswers timed-out calls that Redis answered afterwards (too late to be used): Redis was up and the
+   *     machine or the network slow, where a timeout without a late answer is an outage
    */
   record Stats(long fromRedis, long degraded, long timeouts, long errors, long circuitOpen, long shortCircuited,
-      boolean circuitIsOpen) {}
+      boolean circuitIsOpen, long lateAnswers) {}
 
   /** Configures a {@link RedisRateLimiter}; from {@link RedisLimits#limiter(Limit)}. */
   final class Builder<K> {
