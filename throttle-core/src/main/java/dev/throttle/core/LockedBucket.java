@@ -125,10 +125,12 @@ final class LockedBucket {
         long after = Math.max(simTime, t);
         long due = BucketMath.dueAfter(plan, sim, after, epoch, cost);
         if (due - t > maxWaitNanos) {
-          result = new Reservations.Refused(BucketMath.queued(plan, sim, t, after, epoch, cost));
+          // Not granted: what decide would answer (the buckets as they are when nobody waits).
+          result = new Reservations.Refused(head == null ? BucketMath.decide(plan, levels, t, epoch, cost)
+              : BucketMath.queued(plan, sim, t, after, epoch, cost));
         } else {
           Decision estimate = BucketMath.queued(plan, sim, t, after, epoch, cost);
-          Entry entry = new Entry(this, cost, estimate.waitNanos(), estimate.resetNanos());
+          Entry entry = new Entry(this, cost, t, estimate.waitNanos(), estimate.resetNanos());
           append(entry);
           BucketMath.simulateGrant(plan, sim, due, epoch, cost);
           simTime = due;
@@ -252,8 +254,8 @@ final class LockedBucket {
 
   /**
    * Grants, in order, every waiter whose time has come by {@code t}, each <em>at its due time</em>: the bucket
-   * decides for it as of the moment it could first pass (never before the previous grant), not as of the moment
-   * this thread got to run. So a wake-up that comes late loses no refill (with a burst of 1 at 10,000/s, every
+   * decides for it as of the moment it could first pass (never before the previous grant, nor before it was
+   * made), not as of the moment this thread got to run. So a wake-up that comes late loses no refill (with a burst of 1 at 10,000/s, every
    * microsecond of scheduler delay would otherwise be a token lost), and the bound holds on the times at which the
    * bucket grants, as for any caller of tryAcquire, whose thread may also run a moment after its grant.
    * Schedules the wake-up for the next waiter.
@@ -261,7 +263,7 @@ final class LockedBucket {
   private List<Entry> drain(long t) {
     List<Entry> ready = null;
     while (head != null) {
-      long due = BucketMath.dueAfter(plan, levels, lastGrant, epoch, head.cost);
+      long due = BucketMath.dueAfter(plan, levels, Math.max(lastGrant, head.madeAt), epoch, head.cost);
       if (due > t) {
         schedule(t, due);
         return ready;
@@ -387,15 +389,18 @@ final class LockedBucket {
 
     private final LockedBucket bucket;
     final long cost;
+    /** When it was made (since creation): it is never granted before, even when a cancellation moves it up. */
+    final long madeAt;
 
     Entry prev; // guarded by bucket
     Entry next; // guarded by bucket
     volatile int state; // written under the bucket's lock
 
-    Entry(LockedBucket bucket, long cost, long delayNanos, long resetNanos) {
+    Entry(LockedBucket bucket, long cost, long madeAt, long delayNanos, long resetNanos) {
       super(delayNanos, resetNanos);
       this.bucket = bucket;
       this.cost = cost;
+      this.madeAt = madeAt;
     }
 
     @Override
@@ -405,7 +410,11 @@ final class LockedBucket {
 
     @Override
     protected boolean giveUp() {
-      return bucket.cancel(this);
+      if (!bucket.cancel(this)) {
+        return false;
+      }
+      settleRefund(true); // the queue is one object here: the bucket is as if this had never queued
+      return true;
     }
 
     @Override

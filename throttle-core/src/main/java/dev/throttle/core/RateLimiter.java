@@ -22,7 +22,8 @@ import java.util.concurrent.CompletableFuture;
  *   <li>First come, first served: once a request waits, no later request is granted before it, whatever its cost.
  *       {@link #tryAcquire(long)} fails while anyone waits.
  *   <li>Cancellation returns tokens: a wait that is interrupted, cancelled or times out leaves the limiter exactly as
- *       if it had never been asked, and the requests behind it move up.
+ *       if it had never been asked, and the requests behind it move up ({@link #cancellation()}; a limiter kept
+ *       in Redis promises less and says so).
  *   <li>A cost above the limit's burst fails at once with {@link IllegalArgumentException} (it could never pass).
  *   <li>Fast: for a one-bucket limit, {@link #tryAcquire(long)} is one clock read and one compare-and-set, with no
  *       lock and no allocation.
@@ -129,6 +130,15 @@ public interface RateLimiter {
    * @throws IllegalArgumentException if {@code cost} is below 1 or above the limit's burst
    */
   Decision decide(long cost);
+
+  /**
+   * What cancelling a waiting reservation gives back: {@link RateLimitStore.Cancellation#EXACT} in process (the
+   * limiter is as if it had never been asked); a limiter kept elsewhere says what it keeps (Redis:
+   * {@link RateLimitStore.Cancellation#IF_LAST}).
+   */
+  default RateLimitStore.Cancellation cancellation() {
+    return RateLimitStore.Cancellation.EXACT;
+  }
 
   /** Configures a {@link RateLimiter}. */
   final class Builder {

@@ -5,6 +5,7 @@ import dev.throttle.core.Decision;
 import dev.throttle.core.KeyedRateLimiter;
 import dev.throttle.core.Limit;
 import dev.throttle.core.RateLimitExceededException;
+import dev.throttle.core.RateLimitStore.Cancellation;
 import dev.throttle.core.RateLimiter;
 import dev.throttle.core.Reservation;
 import dev.throttle.core.Scheduler;
@@ -198,6 +199,11 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
       }
 
       @Override
+      public Cancellation cancellation() {
+        return Cancellation.IF_LAST;
+      }
+
+      @Override
       public boolean tryAcquire(long cost) {
         return LuaRateLimiter.this.tryAcquire(key, cost);
       }
@@ -222,6 +228,11 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
         return LuaRateLimiter.this + " for key " + key;
       }
     };
+  }
+
+  @Override
+  public Cancellation cancellation() {
+    return Cancellation.IF_LAST;
   }
 
   @Override
@@ -294,11 +305,15 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
     return out;
   }
 
-  private void giveBack(byte[][] redisKeys, byte[][] before, byte[][] after) {
+  /**
+   * Gives a cancelled reservation's tokens back if its keys still hold what it wrote: true if they went back, false
+   * if a later reservation keeps them spent or Redis could not be asked (which never breaks the limit).
+   */
+  private CompletableFuture<Boolean> giveBack(byte[][] redisKeys, byte[][] before, byte[][] after) {
     if (!circuit.tryPass()) {
-      return; // Redis is away: the tokens stay spent, which never breaks the limit
+      return CompletableFuture.completedFuture(false); // Redis is away: the tokens stay spent
     }
-    CompletableFuture<BucketScript.Result> done = new CompletableFuture<>();
+    CompletableFuture<Boolean> done = new CompletableFuture<>();
     deadlines.watch(done);
     done.whenComplete((r, e) -> {
       if (e == null) {
@@ -313,12 +328,13 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
         if (e != null) {
           done.completeExceptionally(e);
         } else {
-          done.complete(null);
+          done.complete(reply != null && reply.size() == 1 && Long.valueOf(1).equals(reply.get(0)));
         }
       });
     } catch (RuntimeException e) {
       done.completeExceptionally(e);
     }
+    return done;
   }
 
   private long nowMicros() {

@@ -41,8 +41,10 @@ import java.util.function.Function;
  * once, as of the moment the reservation will be ready, so the waiters of all processes are served first come, first
  * served, and nobody overtakes them; the wait itself is one scheduled task here. Cancelling a waiting reservation
  * gives its tokens back when no later reservation was made on the key; otherwise they stay spent (the waiters in
- * other processes cannot be moved up), and the limit holds with room to spare. With several limits combined, a
- * reservation is counted as of its due time rounded up to the microsecond.
+ * other processes cannot be moved up), and the limit holds with room to spare: {@link #cancellation()} is
+ * {@link dev.throttle.core.RateLimitStore.Cancellation#IF_LAST}, and a reservation's
+ * {@link Reservation#refunded()} says what its cancel did. With several limits combined, a reservation is counted as
+ * of its due time rounded up to the microsecond.
  *
  * <h2>When Redis is away</h2>
  *
@@ -75,6 +77,13 @@ public interface RedisRateLimiter<K> extends RateLimitStore<K> {
   @Override
   CompletableFuture<Reservation> reserve(K key, long cost, Duration maxWait);
 
+  /**
+   * {@link dev.throttle.core.RateLimitStore.Cancellation#IF_LAST}: a cancelled reservation's tokens go back only if
+   * no later reservation was made on its key, here or in another process.
+   */
+  @Override
+  Cancellation cancellation();
+
   /** Whether {@code cost} tokens were taken for {@code key}; async. */
   default CompletableFuture<Boolean> tryAcquireAsync(K key, long cost) {
     return decide(key, cost).thenApply(Decision::isAllowed);
@@ -102,7 +111,8 @@ public interface RedisRateLimiter<K> extends RateLimitStore<K> {
 
   /**
    * This limiter for one key, as the core's {@link RateLimiter}: a limit shared by every process (for example one
-   * global limit on calls to a partner's API). Its methods block for the round trip (at most the timeout).
+   * global limit on calls to a partner's API). Its methods block for the round trip (at most the timeout), and its
+   * cancellation is {@link dev.throttle.core.RateLimitStore.Cancellation#IF_LAST}.
    */
   RateLimiter forKey(K key);
 

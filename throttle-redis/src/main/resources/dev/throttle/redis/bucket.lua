@@ -255,40 +255,44 @@ for j = 1, n do
 end
 waitUs = waitUs + (t - now)
 
-if op ~= RESERVE then
-  local remaining = -1
-  local resetUs, resetNs = 0, 0
-  for j = 1, n do
-    local left = 0
-    if not queued then
-      left = divmod(-L[j], P[4 * j - 2])
-    end
-    if remaining < 0 or left < remaining then
-      remaining = left
-    end
-    resetUs, resetNs = later(resetUs, resetNs, timeTo(j, L[j] + P[4 * j - 1], t))
-  end
-  return reply(0, remaining, waitUs, waitNs, resetUs + (t - now), resetNs)
-end
-
--- Reserve: the queue's simulation of the core. The request is granted at `due`, when every bucket holds its cost;
--- each bucket is written as it will be right after that grant.
+-- The request as the core's queue simulates it: granted at `due`, when every bucket holds its cost (the wait
+-- rounded up to a whole microsecond), each bucket as it will be right after that grant. A reservation is written
+-- so; while others wait, a refusal reports the reset as if it had queued too, as the core does.
 local dueUs = waitUs
 if waitNs > 0 then
   dueUs = dueUs + 1
 end
 local due = now + dueUs
 local after = {}
-local resetUs, resetNs = 0, 0
-for j = 1, n do
-  after[j] = refill(j, L[j], steps(j, t, due)) + cost * P[4 * j - 2]
-  resetUs, resetNs = later(resetUs, resetNs, timeTo(j, after[j] + P[4 * j - 1], due))
+local queuedUs, queuedNs = 0, 0
+if queued or op == RESERVE then
+  for j = 1, n do
+    after[j] = refill(j, L[j], steps(j, t, due)) + cost * P[4 * j - 2]
+    queuedUs, queuedNs = later(queuedUs, queuedNs, timeTo(j, after[j] + P[4 * j - 1], due))
+  end
+  queuedUs = queuedUs + dueUs -- counted from due above; from now here
 end
-resetUs = resetUs + dueUs -- counted from due above; from now here
+
+-- Refused with nobody waiting: the buckets as they are (t is now).
+local remaining, resetUs, resetNs = 0, queuedUs, queuedNs
+if not queued then
+  remaining, resetUs, resetNs = -1, 0, 0
+  for j = 1, n do
+    local left = divmod(-L[j], P[4 * j - 2])
+    if remaining < 0 or left < remaining then
+      remaining = left
+    end
+    resetUs, resetNs = later(resetUs, resetNs, timeTo(j, L[j] + P[4 * j - 1], t))
+  end
+end
+
+if op ~= RESERVE then
+  return reply(0, remaining, waitUs, waitNs, resetUs, resetNs)
+end
 if waitUs > maxWaitUs or (waitUs == maxWaitUs and waitNs > maxWaitNs) or waitUs >= FAR then
-  return {10, 0, waitUs, waitNs, resetUs, resetNs, now}
+  return {10, remaining, waitUs, waitNs, resetUs, resetNs, now} -- not granted: what a decision would answer
 end
-local result = {12, 0, waitUs, waitNs, resetUs, resetNs, now}
+local result = {12, 0, waitUs, waitNs, queuedUs, queuedNs, now}
 for j = 1, n do
   result[6 + 2 * j] = S[j]
   result[7 + 2 * j] = store(j, due, after[j])
