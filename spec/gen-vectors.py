@@ -25,7 +25,9 @@ def parse_duration(text):
     raise ValueError(text)
 
 
-def parse(limit):
+def parse(limit, unix0=0):
+    """The buckets of `limit` for a bucket created at Unix time unix0 (ns): interval boundaries are multiples of the
+    interval in Unix time, so they lie at t with (t + unix0) % interval == 0."""
     buckets = []
     for part in limit.split(" and "):
         words = part.split()
@@ -39,22 +41,23 @@ def parse(limit):
             elif words[i] == "every":
                 interval = parse_duration(words[i + 1])
             i += 2
-        buckets.append(Bucket(amount, period, burst, interval))
+        buckets.append(Bucket(amount, period, burst, interval, unix0 % interval if interval else 0))
     return buckets
 
 
 class Bucket:
-    def __init__(self, amount, period, burst, interval):
+    def __init__(self, amount, period, burst, interval, phase):
         self.rate = Fraction(amount, period)  # tokens per ns
         self.burst = burst
         self.interval = interval
+        self.phase = phase  # the Unix time at t=0, modulo the interval
         self.k = amount * interval // period if interval else 0
         self.tokens = Fraction(burst)
         self.t = 0
 
     def advance(self, t):
         if self.interval:
-            crossed = t // self.interval - self.t // self.interval
+            crossed = (t + self.phase) // self.interval - (self.t + self.phase) // self.interval
             self.tokens = min(Fraction(self.burst), self.tokens + crossed * self.k)
         else:
             self.tokens = min(Fraction(self.burst), self.tokens + (t - self.t) * self.rate)
@@ -67,7 +70,7 @@ class Bucket:
             return 0
         if self.interval:
             boundaries = math.ceil(missing / self.k)
-            return (self.t // self.interval + boundaries) * self.interval - self.t
+            return ((self.t + self.phase) // self.interval + boundaries) * self.interval - self.phase - self.t
         return math.ceil(missing / self.rate)
 
 
@@ -91,7 +94,7 @@ def decide(buckets, t, cost):
 
 def tokens_at(b, t0, tokens, t):
     if b.interval:
-        crossed = t // b.interval - t0 // b.interval
+        crossed = (t + b.phase) // b.interval - (t0 + b.phase) // b.interval
         return min(Fraction(b.burst), tokens + crossed * b.k)
     return min(Fraction(b.burst), tokens + (t - t0) * b.rate)
 
@@ -102,15 +105,15 @@ def earliest(b, t0, tokens, s, need):
     if missing <= 0:
         return s
     if b.interval:
-        return (s // b.interval + math.ceil(missing / b.k)) * b.interval
+        return ((s + b.phase) // b.interval + math.ceil(missing / b.k)) * b.interval - b.phase
     return s + math.ceil(missing / b.rate)
 
 
 class Model:
     """The buckets of one limit, each as (t0, tokens): the time of its last take and what it held after it."""
 
-    def __init__(self, limit):
-        self.buckets = parse(limit)
+    def __init__(self, limit, unix0=0):
+        self.buckets = parse(limit, unix0)
         self.state = [(0, Fraction(b.burst)) for b in self.buckets]
 
     def held(self, t):
@@ -140,8 +143,8 @@ class QueueStore(Model):
     and the buckets hold them, at the first moment it could (never before the previous take, nor before it was
     made); cancelling unlinks it and the ones behind move up."""
 
-    def __init__(self, limit):
-        super().__init__(limit)
+    def __init__(self, limit, unix0=0):
+        super().__init__(limit, unix0)
         self.queue = []  # [id, cost, made]
         self.last = 0
         self.ready = set()
@@ -204,8 +207,8 @@ class FixedStore(Model):
     stamped with its due time; while that time lies ahead everyone queues behind it. Cancelling puts back the state
     from before it if nothing was written since; otherwise its tokens stay spent."""
 
-    def __init__(self, limit):
-        super().__init__(limit)
+    def __init__(self, limit, unix0=0):
+        super().__init__(limit, unix0)
         self.at = 0  # the state's time: in the future while someone waits
         self.written = {}  # rid -> (before, after, due)
 
@@ -274,13 +277,14 @@ def run(store, ops):
     return lines
 
 
-def reservation_scenarios(limit, ops):
+def reservation_scenarios(limit, ops, unix0=0):
     """One scenario if both cancellations give the same lines, else one for each, marked with what it needs."""
-    exact = run(QueueStore(limit), ops)
-    fixed = run(FixedStore(limit), ops)
+    exact = run(QueueStore(limit, unix0), ops)
+    fixed = run(FixedStore(limit, unix0), ops)
+    head = ["limit " + limit] + ([f"unix {unix0}"] if unix0 else [])
     if exact == fixed:
-        return ["limit " + limit] + exact + [""]
-    return ["limit " + limit, "cancels exact"] + exact + ["", "limit " + limit, "cancels if-last"] + fixed + [""]
+        return head + exact + [""]
+    return head + ["cancels exact"] + exact + [""] + head + ["cancels if-last"] + fixed + [""]
 
 
 def random_reservations(rng, limit, count):
@@ -308,9 +312,9 @@ def random_reservations(rng, limit, count):
     return ops
 
 
-def scenario(limit, requests):
-    buckets = parse(limit)
-    lines = ["limit " + limit]
+def scenario(limit, requests, unix0=0):
+    buckets = parse(limit, unix0)
+    lines = ["limit " + limit] + ([f"unix {unix0}"] if unix0 else [])
     for t, cost in requests:
         allowed, remaining, wait, reset = decide(buckets, t, cost)
         lines.append(f"{t} {cost} -> {'allowed' if allowed else 'refused'} {remaining} {wait} {reset}")
@@ -324,7 +328,8 @@ def main():
         "# A scenario starts with 'limit <text>' (the Limit grammar) and a full bucket at t=0. Each line after it is one",
         "# request: <t_ns> <cost> -> <allowed|refused> <remaining> <wait_ns> <reset_ns>. Times are non-decreasing",
         "# nanoseconds since the bucket was created, all whole microseconds. Interval refill boundaries are multiples of",
-        "# the interval since t=0.",
+        "# the interval in Unix time (so that every process and Redis agree where they lie): a line 'unix <ns>' after",
+        "# the limit gives the Unix time at t=0 (0 when absent, so boundaries are multiples of the interval since t=0).",
         "# Reservations: '<t_ns> reserve <cost> <max_wait_ns> -> <ready|waiting|refused> <remaining> <wait_ns> <reset_ns>'",
         "# (waiting: granted, may proceed after the wait; refused: not granted, nothing taken), and",
         "# '<t_ns> cancel <n> -> <refunded|kept|none>' cancels the scenario's n-th reserve: refunded (cancelled, its",
@@ -386,6 +391,25 @@ def main():
     ]
     for limit, ops in hand_reservations:
         out += reservation_scenarios(limit, ops)
+    # Interval boundaries on the Unix clock, for buckets created between two boundaries (2024-10-04 plus a phase).
+    day = 20_000 * 86_400 * 10**9
+    out += scenario("4/s every 250ms", [(0, 4), (1_000, 1), (149_999_000, 1), (150_000_000, 1), (150_000_000, 1),
+                                        (899_999_000, 3), (900_000_000, 3)], day + 100_000_000) + [""]
+    out += scenario("12/min every 5s burst 3", [(0, 3), (1_999_999_000, 1), (2_000_000_000, 1), (2_000_000_000, 1),
+                                                (6_999_999_000, 1), (12_000_000_000, 3)], day + 3_000_000_000) + [""]
+    out += reservation_scenarios("4/s every 250ms", [("decide", 0, 4), ("reserve", 1_000, 2, 10**9),
+                                                     ("reserve", 2_000, 1, 10**9), ("cancel", 100_000_000, 2),
+                                                     ("decide", 400_000_000, 1)], day + 200_000_000)
+    for limit, unix0 in [("5/s burst 2 and 20/min every 15s", day + 7_500_000_000),
+                         ("4/s every 250ms", day + 123_456_000), ("12/min every 5s", day + 4_999_999_000)]:
+        buckets = parse(limit, unix0)
+        max_cost = min(b.burst for b in buckets)
+        shortest = min(b.interval or math.ceil(1 / b.rate) for b in buckets)
+        t, reqs = 0, []
+        for _ in range(30):
+            t += rng.choice([0, 1, 2, 3]) * shortest // 2 // 1000 * 1000 + rng.choice([0, 1000, 7000])
+            reqs.append((t, rng.randint(1, max_cost)))
+        out += scenario(limit, reqs, unix0) + [""]
     for limit in ["10/s burst 3", "100/s burst 5 and 1000/min", "4/s every 250ms", "1000/s burst 10",
                   "2/s burst 4 and 30/min every 10s"]:
         for _ in range(2):

@@ -56,8 +56,12 @@ package dev.throttle.core;
  * <h3>Interval refill</h3>
  *
  * With interval refill (the seeds' {@code refill_interval}), {@code k = amount * interval / period} whole tokens
- * arrive at each interval boundary, counted from the limiter's creation: {@code z(t) = k * floor(t / interval)},
- * one credit per token. Everything else is the same. Its bound counts boundaries: at most
+ * arrive at each interval boundary: {@code z(t) = k * floor((t + phase) / interval)}, one credit per token.
+ * Boundaries are multiples of the interval in Unix time ({@code phase} is the Unix time at the limiter's creation
+ * modulo the interval, from {@link Clock#unixNanosAt}): a limiter created at any moment, in any process, and the
+ * Redis script on Redis's {@code TIME}, all refill at the same instants, so that two processes sharing a quota in
+ * chunks agree when a chunk arrives, and a key dropped and created again (a full bucket is forgotten) refills on
+ * the same grid. Everything else is the same. Its bound counts boundaries: at most
  * {@code capacity + k * (boundaries in the window)}.
  *
  * <h3>Several buckets</h3>
@@ -93,7 +97,14 @@ final class BucketMath {
     if (interval == 0) {
       return (t - e) * plan.rate[j];
     }
-    return plan.rate[j] * (t / interval - e / interval);
+    return plan.rate[j] * boundariesBetween(plan, j, e, t);
+  }
+
+  /** Interval boundaries in {@code (e, t]}: multiples of the interval in Unix time ({@code t + phase}). */
+  private static long boundariesBetween(Plan plan, int j, long e, long t) {
+    long interval = plan.interval[j];
+    long phase = plan.phase[j];
+    return (t + phase) / interval - (e + phase) / interval;
   }
 
   /** Like {@link #produced}, but saturating instead of overflowing, for estimates far in the future. */
@@ -102,7 +113,7 @@ final class BucketMath {
     if (interval == 0) {
       return Math.min(saturatedMultiply(t - e, plan.rate[j]), Long.MAX_VALUE / 4);
     }
-    return plan.rate[j] * (t / interval - e / interval);
+    return plan.rate[j] * boundariesBetween(plan, j, e, t);
   }
 
   /**
@@ -115,8 +126,9 @@ final class BucketMath {
     if (interval == 0) {
       return Math.min(saturatedAdd(e, ceilDiv(target, rate)), Long.MAX_VALUE / 2);
     }
-    long boundaries = saturatedAdd(ceilDiv(target, rate), e / interval);
-    return Math.min(saturatedMultiply(boundaries, interval), Long.MAX_VALUE / 2);
+    long phase = plan.phase[j];
+    long boundaries = saturatedAdd(ceilDiv(target, rate), (e + phase) / interval);
+    return Math.min(saturatedAdd(saturatedMultiply(boundaries, interval), -phase), Long.MAX_VALUE / 2);
   }
 
   /**

@@ -31,11 +31,16 @@ final class Engine {
   private final long maxCost;
   private final long quantumMask;
 
-  Engine(Plan plan, Clock clock, Scheduler scheduler) {
-    this.plan = plan;
+  /** An engine for {@code limit}, whose interval boundaries are placed by the clock's Unix time at creation. */
+  Engine(Limit limit, Clock clock, Scheduler scheduler) {
+    this(limit, clock, scheduler, clock.nanoTime());
+  }
+
+  private Engine(Limit limit, Clock clock, Scheduler scheduler, long origin) {
+    this.plan = new Plan(limit, clock.unixNanosAt(origin));
     this.clock = clock;
     this.scheduler = scheduler;
-    this.origin = clock.nanoTime();
+    this.origin = origin;
     this.shift = plan.quantumShift;
     this.rate0 = plan.rate[0];
     this.unit0 = plan.unit[0];

@@ -60,7 +60,7 @@ public final class KeyedRateLimiter<K> {
   private volatile long evicted; // written under sweepLock
 
   private KeyedRateLimiter(Builder<K> builder) {
-    this.engine = new Engine(new Plan(builder.limit), builder.clock, builder.scheduler);
+    this.engine = new Engine(builder.limit, builder.clock, builder.scheduler);
     this.maxKeys = builder.maxKeys;
     this.policy = builder.policy;
     this.states = new ConcurrentHashMap<>(Math.min(builder.maxKeys, 1 << 16));

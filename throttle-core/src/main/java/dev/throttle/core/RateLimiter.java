@@ -164,7 +164,7 @@ public interface RateLimiter {
 
     /** The limiter. */
     public RateLimiter build() {
-      return new BucketRateLimiter(new Engine(new Plan(limit), clock, scheduler));
+      return new BucketRateLimiter(new Engine(limit, clock, scheduler));
     }
   }
 

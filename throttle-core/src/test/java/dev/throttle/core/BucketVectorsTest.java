@@ -28,6 +28,8 @@ class BucketVectorsTest {
     assertThat(all).hasSizeGreaterThanOrEqualTo(20);
     assertThat(all).anyMatch(s -> s.limit().contains("every"));
     assertThat(all).anyMatch(s -> s.limit().contains(" and "));
+    assertThat(all).as("interval buckets created between two boundaries")
+        .anyMatch(s -> s.limit().contains("every") && s.unixStart() % 1_000_000_000L != 0);
     assertThat(all.stream().flatMap(s -> s.requests().stream()))
         .anyMatch(r -> r.op() == Vectors.Op.DECIDE && r.expected().isAllowed())
         .anyMatch(r -> r.op() == Vectors.Op.DECIDE && !r.expected().isAllowed());
@@ -48,7 +50,7 @@ class BucketVectorsTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("decisions")
   void bucketMathGivesTheExpectedDecisions(Vectors.Scenario scenario) {
-    Plan plan = new Plan(Limit.parse(scenario.limit()));
+    Plan plan = new Plan(Limit.parse(scenario.limit()), scenario.unixStart());
     long[] levels = BucketMath.full(plan);
     for (Vectors.Request r : scenario.requests()) {
       assertThat(BucketMath.decide(plan, levels, r.t(), 0, r.cost()))
@@ -60,7 +62,7 @@ class BucketVectorsTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("decisions")
   void referenceModelGivesTheExpectedDecisions(Vectors.Scenario scenario) {
-    ReferenceBucket reference = new ReferenceBucket(Limit.parse(scenario.limit()));
+    ReferenceBucket reference = new ReferenceBucket(Limit.parse(scenario.limit()), scenario.unixStart());
     for (Vectors.Request r : scenario.requests()) {
       assertThat(reference.decide(r.t(), r.cost()))
           .as("line %d: %d tokens at %d ns", r.line(), r.cost(), r.t())
@@ -72,7 +74,8 @@ class BucketVectorsTest {
   @MethodSource("scenarios")
   void limiterOnAManualClockGivesTheExpectedDecisions(Vectors.Scenario scenario) {
     // Starting the clock near the end of the long range checks that nothing depends on absolute clock values.
-    ManualClock clock = new ManualClock(Long.MAX_VALUE - 5_000_000_000L);
+    // Its Unix time is the scenario's, which places the interval boundaries.
+    ManualClock clock = new ManualClock(Long.MAX_VALUE - 5_000_000_000L, scenario.unixStart());
     RateLimiter limiter = RateLimiter.builder(Limit.parse(scenario.limit())).clock(clock).scheduler(clock).build();
     assertThat(limiter.cancellation()).isEqualTo(RateLimitStore.Cancellation.EXACT);
     Vectors.play(scenario, new Vectors.Driver() {

@@ -55,7 +55,7 @@ class ConcurrencyTest {
         }));
       }
       SplittableRandom random = new SplittableRandom(42);
-      ReferenceBucket reference = new ReferenceBucket(limit);
+      ReferenceBucket reference = new ReferenceBucket(limit, BucketPropertiesTest.unixNow(clock));
       long t = 0;
       long expected = 0;
       for (int step = 0; step < 200; step++) {

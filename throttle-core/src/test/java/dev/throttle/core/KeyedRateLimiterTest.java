@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
 
 class KeyedRateLimiterTest {
 
-  private final ManualClock clock = new ManualClock(-42);
+  /** Reads -42 at Unix time 0: interval boundaries fall at whole intervals from the start. */
+  private final ManualClock clock = new ManualClock(-42, 0);
 
   private KeyedRateLimiter.Builder<String> builder(String limit) {
     return KeyedRateLimiter.<String>builder(Limit.parse(limit)).clock(clock).scheduler(clock);
@@ -59,7 +60,7 @@ class KeyedRateLimiterTest {
     limiter.cleanUp();
     assertThat(limiter.size()).isZero();
     assertThat(limiter.tryAcquire("k", 4)).isTrue();
-    // The next chunk comes at the limiter's next boundary (500 ms), not 250 ms after the key came back.
+    // The next chunk comes at the next boundary of the Unix clock (500 ms), not 250 ms after the key came back.
     assertThat(limiter.decide("k", 1).waitNanos()).isEqualTo(250_000_000);
   }
 

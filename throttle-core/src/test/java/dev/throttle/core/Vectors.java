@@ -30,10 +30,11 @@ public final class Vectors {
       Cancel cancel, Decision expected, int line) {}
 
   /**
-   * A scenario; {@code cancellation} is null when it holds for every store, else the only cancellation it holds
-   * for.
+   * A scenario; {@code unixStart} is the Unix time (ns) at its t=0, where interval boundaries are placed;
+   * {@code cancellation} is null when it holds for every store, else the only cancellation it holds for.
    */
-  public record Scenario(String limit, RateLimitStore.Cancellation cancellation, List<Request> requests) {
+  public record Scenario(String limit, long unixStart, RateLimitStore.Cancellation cancellation,
+      List<Request> requests) {
     /** Whether every row is a plain decision (no reservation, no cancel). */
     public boolean decisionsOnly() {
       return requests.stream().allMatch(r -> r.op() == Op.DECIDE);
@@ -46,7 +47,8 @@ public final class Vectors {
 
     @Override
     public String toString() {
-      return limit + (cancellation == null ? "" : " (cancellation " + cancellation + ")") + " at line "
+      return limit + (unixStart == 0 ? "" : " from Unix time " + unixStart)
+          + (cancellation == null ? "" : " (cancellation " + cancellation + ")") + " at line "
           + (requests.isEmpty() ? 0 : requests.get(0).line());
     }
   }
@@ -78,7 +80,12 @@ public final class Vectors {
       }
       if (line.startsWith("limit ")) {
         current = new ArrayList<>();
-        scenarios.add(new Scenario(line.substring("limit ".length()), null, current));
+        scenarios.add(new Scenario(line.substring("limit ".length()), 0, null, current));
+        continue;
+      }
+      if (line.startsWith("unix ") && current != null && current.isEmpty()) {
+        Scenario last = scenarios.remove(scenarios.size() - 1);
+        scenarios.add(new Scenario(last.limit(), Long.parseLong(line.substring(5)), last.cancellation(), current));
         continue;
       }
       if (current == null) {
@@ -91,7 +98,7 @@ public final class Vectors {
           case "cancels if-last" -> RateLimitStore.Cancellation.IF_LAST;
           default -> throw new IllegalStateException("bad cancellation on line " + (i + 1) + ": " + line);
         };
-        scenarios.add(new Scenario(last.limit(), c, current));
+        scenarios.add(new Scenario(last.limit(), last.unixStart(), c, current));
         continue;
       }
       current.add(row(line.split("\\s+"), i + 1));

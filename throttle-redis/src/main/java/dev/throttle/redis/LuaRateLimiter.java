@@ -52,7 +52,6 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
   private final Deadlines deadlines;
   private final long closedWaitNanos;
   private final Clock clock; // null: Redis TIME
-  private final long origin;
   private final long minTtlMillis;
   private final Scheduler scheduler;
   private final KeyedRateLimiter<K> local; // the LOCAL policy's limiter, else null
@@ -77,7 +76,14 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
     this.circuit = new Circuit(b.circuitFailures, closedWaitNanos);
     this.deadlines = new Deadlines(timeoutNanos, Scheduler.shared());
     this.clock = b.clock;
-    this.origin = b.clock == null ? 0 : b.clock.nanoTime();
+    if (b.clock != null) {
+      long micros = nowMicros();
+      if (micros < 0 || micros >= BucketScript.MAX_CREDITS * 2) {
+        throw new IllegalArgumentException("the clock " + b.clock + " reads the Unix time " + micros
+            + " us; Redis counts exactly only from 1970 to 2112 (0 to 2^52 us): give the clock a Unix time"
+            + " (for a ManualClock: new ManualClock(start, unixNanosAtStart))");
+      }
+    }
     this.minTtlMillis = b.clock == null ? 0 : TEST_CLOCK_MIN_TTL_MILLIS;
     this.scheduler = b.scheduler;
     Limit localLimit = policy.localLimit(limit);
@@ -337,8 +343,9 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
     return done;
   }
 
+  /** -1 for Redis TIME; with an injected clock, its Unix time in microseconds (boundaries as in the core). */
   private long nowMicros() {
-    return clock == null ? -1 : Math.floorDiv(clock.nanoTime() - origin, 1000);
+    return clock == null ? -1 : Math.floorDiv(clock.unixNanosAt(clock.nanoTime()), 1000);
   }
 
   private void remember(K key, long cost, Decision decision) {

@@ -230,9 +230,10 @@ public interface RedisRateLimiter<K> extends RateLimitStore<K> {
     }
 
     /**
-     * For tests and simulations: decide on this clock instead of Redis {@code TIME} (microseconds since the limiter
-     * was built), and wait on {@link #scheduler(Scheduler)}. Every process must then use the same clock; keys expire
-     * no sooner than an hour, since Redis expires them on its own clock.
+     * For tests and simulations: decide on this clock instead of Redis {@code TIME} (its
+     * {@linkplain Clock#unixNanosAt Unix time}, in microseconds, which must lie between 1970 and 2112), and wait on
+     * {@link #scheduler(Scheduler)}. Every process must then use the same clock; keys expire no sooner than an hour,
+     * since Redis expires them on its own clock.
      */
     public Builder<K> clock(Clock clock) {
       this.clock = Objects.requireNonNull(clock, "clock");

@@ -12,7 +12,8 @@ UNITS. Time is in whole microseconds: Redis TIME gives them (seconds * 10^6 + mi
 and stays below 2^52 until the year 2112); tests pass an explicit time instead. A greedy bucket of rate
 amount/period is written in lowest terms a/p tokens per microsecond, and counted in credits: a microsecond is worth
 a credits and a token costs p credits (3/s: a = 3, p = 10^6). An interval bucket gains k tokens at each boundary of
-I microseconds, boundaries counted from time 0 (the Unix epoch with Redis TIME); one token is one credit (a = k,
+I microseconds, boundaries at multiples of I since time 0 (the Unix epoch: Redis TIME, or the Unix time of a
+test's clock), as in the core; one token is one credit (a = k,
 p = 1). The capacity C = burst * p. The caller (Java) checks when it builds a limiter that C <= 2^51 and that the
 time to fill an empty bucket is at most 2^51 microseconds, and refuses other limits with a message.
 

@@ -88,9 +88,9 @@ class LuaScriptTest {
     List<BucketScript.Result> reservations = new ArrayList<>();
     List<Long> dues = new ArrayList<>();
     for (Vectors.Request r : s.requests()) {
-      assertThat(r.t() % 1000).as("the table's times are whole microseconds").isZero();
+      assertThat((s.unixStart() + r.t()) % 1000).as("the table's times are whole microseconds").isZero();
       String where = "line " + r.line();
-      long now = r.t() / 1000;
+      long now = (s.unixStart() + r.t()) / 1000; // the script's time: Unix microseconds
       switch (r.op()) {
         case DECIDE -> assertThat(bucket.decide(now, r.cost())).as(where).isEqualTo(r.expected());
         case RESERVE -> {
