@@ -84,6 +84,10 @@ package dev.throttle.core;
  *   <li>reset: the time until the bucket is full again, when {@code z - capacity} reaches the level.
  * </ul>
  *
+ * The same numbers answer the questions that take nothing: the tokens there now ({@link #available}), when a bucket
+ * is full again ({@link #fullAt}), and what a request would be answered ({@link #estimate}). Nothing else in
+ * Throttle derives them.
+ *
  * All methods are static, pure and total over valid inputs: {@code t >= e}, levels between
  * {@code -capacity} and {@code z(t)}, costs between 1 and the plan's {@link Plan#maxCost}.
  */
@@ -148,6 +152,34 @@ final class BucketMath {
     return next <= z ? next : Long.MIN_VALUE;
   }
 
+  /**
+   * Whole tokens bucket {@code j} at {@code level} holds at {@code t}: {@code (z(t) - max(level, z(t) - capacity)) / p}
+   * (0 for a level above {@code z(t)}, written by a thread whose clock reading was later than {@code t}).
+   */
+  static long tokens(Plan plan, int j, long level, long t, long e) {
+    long z = produced(plan, j, t, e);
+    return Math.max(0, z - Math.max(level, z - plan.capacity[j])) / plan.unit[j];
+  }
+
+  /** Whole tokens a request could take at {@code t}: the fewest over the buckets (a decision's "remaining" before it). */
+  static long available(Plan plan, long[] levels, long t, long e) {
+    long min = Long.MAX_VALUE;
+    for (int j = 0; j < plan.n; j++) {
+      min = Math.min(min, tokens(plan, j, levels[j], t, e));
+    }
+    return min;
+  }
+
+  /** The time (since creation) at which bucket {@code j} at {@code level} is full again: the reset's end. */
+  static long fullAt(Plan plan, int j, long level, long e) {
+    return timeWhen(plan, j, level + plan.capacity[j], e);
+  }
+
+  /** {@link #decide} without taking anything: what a request of {@code cost} would be answered at {@code t}. */
+  static Decision estimate(Plan plan, long[] levels, long t, long e, long cost) {
+    return decide(plan, levels.clone(), t, e, cost);
+  }
+
   /** The level of a full bucket {@code j} at time {@code t}, for epoch {@code e}. */
   static long fullLevel(Plan plan, int j, long t, long e) {
     return produced(plan, j, t, e) - plan.capacity[j];
@@ -197,7 +229,7 @@ final class BucketMath {
       }
       // A level above z(t) means another thread decided at a later clock reading than this one's t: none left.
       remaining = Math.min(remaining, Math.max(0, z - after) / plan.unit[j]);
-      reset = Math.max(reset, timeWhen(plan, j, after + plan.capacity[j], e) - t);
+      reset = Math.max(reset, fullAt(plan, j, after, e) - t);
     }
     return allowed ? Decision.allowed(remaining, reset) : Decision.refused(remaining, wait, reset);
   }

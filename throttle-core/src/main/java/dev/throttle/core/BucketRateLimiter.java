@@ -55,7 +55,23 @@ final class BucketRateLimiter implements RateLimiter, Slots<Void> {
   }
 
   @Override
+  public long available() {
+    return engine.available(this, null);
+  }
+
+  @Override
+  public Decision estimate(long cost) {
+    engine.checkCost(cost);
+    return engine.estimate(this, null, cost);
+  }
+
+  @Override
   public Object get(Void key) {
+    return state;
+  }
+
+  @Override
+  public Object peek(Void key) {
     return state;
   }
 

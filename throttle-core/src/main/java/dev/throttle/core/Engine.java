@@ -13,7 +13,11 @@ final class Engine {
   static final int RELOAD = -1;
   static final int REBASE = -2;
 
-  /** The longest wait a reservation may be given (about 73 years); saturated estimates lie beyond it. */
+  /**
+   * The longest wait a reservation may be given (about 73 years); saturated estimates lie beyond it. The one
+   * definition: a longer {@code maxWait} is this ({@link RateLimiter#maxWaitNanos}), which is how other modules ask
+   * for "no limit".
+   */
   static final long MAX_WAIT_NANOS = Long.MAX_VALUE / 4;
 
   final Plan plan;
@@ -208,6 +212,73 @@ final class Engine {
         return decision;
       }
     }
+  }
+
+  /**
+   * What {@link #decide} would answer now for {@code key}, taking nothing and creating no state (a key not held is
+   * a full bucket).
+   */
+  <K> Decision estimate(Slots<K> slots, K key, long cost) {
+    for (int spins = 0; ; spins++) {
+      Object state = slots.peek(key);
+      if (state instanceof LockedBucket) {
+        Decision d = ((LockedBucket) state).estimate(cost);
+        if (d != null) {
+          return d;
+        }
+      } else {
+        long[] levels = new long[plan.n];
+        long t = now();
+        long e = readCell((Cell) state, t, levels);
+        if (e != Long.MIN_VALUE) {
+          return BucketMath.estimate(plan, levels, Math.max(t, e), e, cost);
+        }
+      }
+      backOff(spins);
+    }
+  }
+
+  /** The tokens a request of {@code key} could take now without waiting (0 while anyone waits); takes nothing. */
+  <K> long available(Slots<K> slots, K key) {
+    for (int spins = 0; ; spins++) {
+      Object state = slots.peek(key);
+      if (state instanceof LockedBucket) {
+        long available = ((LockedBucket) state).availableNow();
+        if (available >= 0) {
+          return available;
+        }
+      } else {
+        long[] levels = new long[plan.n];
+        long t = now();
+        long e = readCell((Cell) state, t, levels);
+        if (e != Long.MIN_VALUE) {
+          return BucketMath.available(plan, levels, Math.max(t, e), e);
+        }
+      }
+      backOff(spins);
+    }
+  }
+
+  /**
+   * Reads a cell's level (or a full bucket's, for null: a key not held) into {@code levels} and returns its epoch as
+   * seen at {@code t}, without moving it to a newer one (the math stays exact for 8 quanta); Long.MIN_VALUE if
+   * the cell was sealed (look again).
+   */
+  private long readCell(Cell cell, long t, long[] levels) {
+    if (cell != null) {
+      long level = cell.level;
+      if (level == Cell.SEALED) {
+        return Long.MIN_VALUE;
+      }
+      long e = epochOf(cell.epoch, t);
+      if (e >= 0) {
+        levels[0] = level;
+        return e;
+      }
+    }
+    long[] full = BucketMath.full(plan); // not held, or so old that it is full
+    System.arraycopy(full, 0, levels, 0, full.length);
+    return epochStart(t);
   }
 
   <K> Reservation reserve(Slots<K> slots, K key, long cost, long maxWaitNanos) {

@@ -164,13 +164,49 @@ final class LockedBucket {
     if (retired || head != null) {
       return 0;
     }
-    t = advance(t);
-    long min = Long.MAX_VALUE;
-    for (int j = 0; j < plan.n; j++) {
-      long z = BucketMath.produced(plan, j, t, epoch);
-      min = Math.min(min, (z - Math.max(levels[j], z - plan.capacity[j])) / plan.unit[j]);
+    return BucketMath.available(plan, levels, advance(t), epoch);
+  }
+
+  /**
+   * What {@link #decide} would answer now, taking nothing; null when this bucket was replaced. Waiters whose time has come are granted first, as by
+   * any call.
+   */
+  Decision estimate(long cost) {
+    List<Entry> ready;
+    Decision decision;
+    synchronized (this) {
+      if (retired) {
+        return null;
+      }
+      long t = advance(engine.now());
+      ready = drain(t);
+      if (head == null) {
+        decision = BucketMath.estimate(plan, levels, t, epoch, cost);
+      } else {
+        updateSim(t);
+        decision = BucketMath.queued(plan, sim, t, Math.max(simTime, t), epoch, cost);
+      }
+      retireIfIdle();
     }
-    return min;
+    complete(ready);
+    return decision;
+  }
+
+  /** The tokens a request could take now without waiting (0 while anyone waits); -1 when this bucket was replaced. */
+  long availableNow() {
+    List<Entry> ready;
+    long available;
+    synchronized (this) {
+      if (retired) {
+        return -1;
+      }
+      long t = advance(engine.now());
+      ready = drain(t);
+      available = head == null ? BucketMath.available(plan, levels, t, epoch) : 0;
+      retireIfIdle();
+    }
+    complete(ready);
+    return available;
   }
 
   /** Retires this bucket unconditionally (eviction of a bucket that is not full); false if anyone waits. */

@@ -35,6 +35,17 @@ public interface RateLimitStore<K> {
   CompletableFuture<Reservation> reserve(K key, long cost, Duration maxWait);
 
   /**
+   * What {@link #decide} would answer now for {@code key}, taking nothing (and, in process, adding no key). A
+   * snapshot: another caller may take the tokens first.
+   *
+   * @throws IllegalArgumentException (at once) if {@code cost} is below 1 or above the burst
+   */
+  default CompletableFuture<Decision> estimate(K key, long cost) {
+    return CompletableFuture.failedFuture(
+        new UnsupportedOperationException(getClass().getName() + " does not implement estimate"));
+  }
+
+  /**
    * What cancelling a waiting reservation gives back in this store. {@link Cancellation#EXACT} unless the store
    * says otherwise: the in-process store is exact, the Redis store {@link Cancellation#IF_LAST}.
    */

@@ -140,6 +140,28 @@ public interface RateLimiter {
     return RateLimitStore.Cancellation.EXACT;
   }
 
+  /**
+   * The tokens a request could take now without waiting: the fewest over the limit's buckets, 0 while requests
+   * wait (Bucket4j's {@code getAvailableTokens}). Takes nothing. A snapshot: another caller may take them first.
+   *
+   * @throws UnsupportedOperationException from an implementation that cannot tell (every limiter of Throttle can)
+   */
+  default long available() {
+    throw new UnsupportedOperationException(getClass().getName() + " does not implement available()");
+  }
+
+  /**
+   * What {@link #decide(long) decide(cost)} would answer now, taking nothing (Bucket4j's
+   * {@code estimateAbilityToConsume}): allowed, with the tokens that would remain, or refused, with the wait until
+   * it would pass. A snapshot: another caller may take the tokens first.
+   *
+   * @throws IllegalArgumentException if {@code cost} is below 1 or above the limit's burst
+   * @throws UnsupportedOperationException from an implementation that cannot tell (every limiter of Throttle can)
+   */
+  default Decision estimate(long cost) {
+    throw new UnsupportedOperationException(getClass().getName() + " does not implement estimate(long)");
+  }
+
   /** Configures a {@link RateLimiter}. */
   final class Builder {
     private final Limit limit;

@@ -2,6 +2,7 @@ package dev.throttle.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -95,6 +96,39 @@ class BucketPropertiesTest {
         }
       });
     }
+  }
+
+  /**
+   * {@code estimate(cost)} answers what {@code decide(cost)} then answers, {@code available()} the tokens before it,
+   * and neither takes anything: a limiter asked them at every step decides exactly like a twin never asked, with
+   * waiters (reservations) mixed in.
+   */
+  @Test
+  void estimateAndAvailableForetellDecideAndTakeNothing() {
+    Props.forAll("estimate", 300, r -> {
+      Limit limit = Props.limit(r, 0.001, 1e9);
+      ManualClock clock = new ManualClock(randomStart(r));
+      RateLimiter asked = limiter(limit, clock);
+      RateLimiter twin = limiter(limit, clock);
+      for (int i = 0; i < 150; i++) {
+        clock.advanceNanos(Props.step(r, limit));
+        long cost = Props.cost(r, limit);
+        long available = asked.available();
+        Decision estimate = asked.estimate(cost);
+        assertThat(asked.available()).isEqualTo(available);
+        if (r.nextInt(4) == 0) {
+          Duration maxWait = Props.nanos(Props.step(r, limit) * 3);
+          assertThat(asked.reserve(cost, maxWait).decision()).as("%s: reserve %d", limit, cost)
+              .isEqualTo(twin.reserve(cost, maxWait).decision());
+          continue;
+        }
+        Decision decision = asked.decide(cost);
+        assertThat(decision).as("%s: %d tokens, step %d", limit, cost, i).isEqualTo(twin.decide(cost));
+        assertThat(estimate).as("%s: estimate of %d tokens", limit, cost).isEqualTo(decision);
+        assertThat(available).as("%s: available before %s", limit, decision)
+            .isEqualTo(decision.isAllowed() ? decision.remaining() + cost : decision.remaining());
+      }
+    });
   }
 
   /** A grant: when, and how many tokens. */

@@ -65,6 +65,27 @@ class KeyedRateLimiterTest {
   }
 
   @Test
+  void availableAndEstimateTakeNothingAndAddNoKey() {
+    KeyedRateLimiter<String> limiter = builder("10/s burst 5 and 100/min").build();
+    assertThat(limiter.available("new")).isEqualTo(5);
+    assertThat(limiter.estimate("new", 5)).isEqualTo(Decision.allowed(0, 3_000_000_000L));
+    assertThat(limiter.size()).as("asking adds no key").isZero();
+    assertThat(limiter.decide("k", 4).isAllowed()).isTrue();
+    assertThat(limiter.available("k")).isEqualTo(1);
+    assertThat(limiter.estimate("k", 2)).isEqualTo(Decision.refused(1, 100_000_000, 2_400_000_000L));
+    Reservation waiting = limiter.reserve("k", 3, Duration.ofSeconds(1));
+    assertThat(waiting.isReady()).isFalse();
+    assertThat(limiter.available("k")).as("nothing is available while a request waits").isZero();
+    assertThat(limiter.estimate("k", 1).waitNanos()).isEqualTo(300_000_000);
+    clock.advance(Duration.ofMillis(200));
+    assertThat(waiting.isReady()).isTrue();
+    assertThat(limiter.available("k")).isZero();
+    clock.advance(Duration.ofMillis(100));
+    assertThat(limiter.available("k")).isEqualTo(1);
+    assertThat(limiter.size()).isEqualTo(1);
+  }
+
+  @Test
   void memoryFollowsActiveKeysNotEveryKeyEverSeen() {
     KeyedRateLimiter<String> limiter = builder("10/s burst 1").build();
     for (int i = 0; i < 100_000; i++) {

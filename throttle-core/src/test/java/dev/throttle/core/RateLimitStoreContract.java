@@ -85,7 +85,11 @@ public abstract class RateLimitStoreContract {
 
         @Override
         public Decision decide(long cost) {
-          return RateLimitStoreContract.decide(store, "vectors", cost);
+          // estimate foretells every decision of the table, and takes nothing (or the decision would differ)
+          Decision estimate = store.estimate("vectors", cost).join();
+          Decision decision = RateLimitStoreContract.decide(store, "vectors", cost);
+          assertThat(estimate).as("estimate before the decision").isEqualTo(decision);
+          return decision;
         }
 
         @Override
@@ -109,6 +113,19 @@ public abstract class RateLimitStoreContract {
     assertThat(decide(store, "k", 1)).isEqualTo(Decision.refused(0, 1_000, 400_001_000));
     advanceMicros(1);
     assertThat(decide(store, "k", 1)).isEqualTo(Decision.allowed(0, 500_000_000));
+  }
+
+  @Test
+  void anEstimateTakesNothing() {
+    RateLimitStore<String> store = store("10/s burst 5 and 20/min");
+    for (int i = 0; i < 3; i++) {
+      assertThat(store.estimate("k", 5).join()).isEqualTo(Decision.allowed(0, 15_000_000_000L));
+    }
+    assertThat(decide(store, "k", 2)).isEqualTo(Decision.allowed(3, 6_000_000_000L));
+    assertThat(store.estimate("k", 4).join()).isEqualTo(Decision.refused(3, 100_000_000, 6_000_000_000L));
+    assertThat(decide(store, "k", 3)).isEqualTo(Decision.allowed(0, 15_000_000_000L));
+    assertThatThrownBy(() -> store.estimate("k", 6)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("6");
   }
 
   @Test

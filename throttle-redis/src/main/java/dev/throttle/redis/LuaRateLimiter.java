@@ -10,6 +10,7 @@ import dev.throttle.core.RateLimiter;
 import dev.throttle.core.Reservation;
 import dev.throttle.core.Scheduler;
 import java.time.Duration;
+import java.time.temporal.ChronoUnit;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -24,8 +25,8 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
 
   private static final Logger log = LoggerFactory.getLogger(RedisRateLimiter.class);
 
-  /** The longest wait granted, as in the core (about 73 years). */
-  static final long MAX_WAIT_NANOS = Long.MAX_VALUE / 4;
+  /** No limit on the wait: the core saturates it to its longest wait (about 73 years). */
+  private static final Duration FOREVER = ChronoUnit.FOREVER.getDuration();
 
   /** With an injected clock, keys live at least this long: Redis expires them on its own clock. */
   private static final long TEST_CLOCK_MIN_TTL_MILLIS = TimeUnit.HOURS.toMillis(1);
@@ -113,11 +114,21 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
     return decideInRedis(key, cost, false)
         .handle((result, failure) -> {
           if (failure != null) {
-            return degradedDecision(key, cost, failure);
+            return degradedDecision(key, cost, failure, true);
           }
           remember(key, cost, result.decision());
           return result.decision();
         });
+  }
+
+  @Override
+  public CompletableFuture<Decision> estimate(K key, long cost) {
+    limit.checkCost(cost);
+    Objects.requireNonNull(key, "key");
+    return call(keys.of(key), script.args(BucketScript.ESTIMATE, cost, nowMicros(), minTtlMillis, 0))
+        .handle((result, failure) -> failure != null
+            ? degradedDecision(key, cost, failure, false)
+            : result.decision());
   }
 
   /**
@@ -164,7 +175,7 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
   @Override
   public CompletableFuture<Void> acquireAsync(K key, long cost) {
     CompletableFuture<Void> done = new CompletableFuture<>();
-    reserve(key, cost, Duration.ofNanos(MAX_WAIT_NANOS)).whenComplete((reservation, failure) -> {
+    reserve(key, cost, FOREVER).whenComplete((reservation, failure) -> {
       if (failure != null) {
         done.completeExceptionally(failure);
         return;
@@ -188,7 +199,7 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
 
   @Override
   public void acquire(K key, long cost) throws InterruptedException {
-    Reservation reservation = reserve(key, cost, Duration.ofNanos(MAX_WAIT_NANOS)).join();
+    Reservation reservation = reserve(key, cost, FOREVER).join();
     if (!reservation.isGranted()) {
       throw new RateLimitExceededException("refused: " + reservation.decision(), reservation.decision());
     }
@@ -216,7 +227,7 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
 
       @Override
       public Reservation reserve(long cost) {
-        return reserve(cost, Duration.ofNanos(MAX_WAIT_NANOS));
+        return reserve(cost, FOREVER);
       }
 
       @Override
@@ -227,6 +238,16 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
       @Override
       public Decision decide(long cost) {
         return LuaRateLimiter.this.decide(key, cost).join();
+      }
+
+      @Override
+      public Decision estimate(long cost) {
+        return LuaRateLimiter.this.estimate(key, cost).join();
+      }
+
+      @Override
+      public long available() {
+        return LuaRateLimiter.this.available(key).join();
       }
 
       @Override
@@ -356,12 +377,14 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
 
   // ---- the failure policy ----
 
-  private Decision degradedDecision(K key, long cost, Throwable failure) {
+  /** The policy's decision; {@code take}: false for an estimate, which takes nothing from the local limiter either. */
+  private Decision degradedDecision(K key, long cost, Throwable failure, boolean take) {
     count(failure);
     return switch (policy.kind) {
       case OPEN -> cost == 1 ? fullBucketOne : fullBucket(cost);
       case CLOSED -> closedRefusal();
-      case LOCAL -> cost <= local.limit().maxCost() ? local.decide(key, cost) : closedRefusal();
+      case LOCAL -> cost > local.limit().maxCost() ? closedRefusal()
+          : take ? local.decide(key, cost) : local.estimate(key, cost);
     };
   }
 

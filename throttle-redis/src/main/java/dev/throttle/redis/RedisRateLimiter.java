@@ -84,6 +84,24 @@ public interface RedisRateLimiter<K> extends RateLimitStore<K> {
   @Override
   Cancellation cancellation();
 
+  /**
+   * What {@link #decide} would answer now for {@code key}, taking nothing (one round trip of the same script, which
+   * writes nothing for it). A snapshot: another caller, here or elsewhere, may take the tokens first. When Redis
+   * cannot answer, the failure policy answers as it would for {@link #decide}.
+   *
+   * @throws IllegalArgumentException (at once) if {@code cost} is below 1 or above the limit's burst
+   */
+  @Override
+  CompletableFuture<Decision> estimate(K key, long cost);
+
+  /**
+   * The tokens a request for {@code key} could take now without waiting (0 while reservations wait); takes nothing.
+   * From {@link #estimate estimate(key, 1)}: the tokens that would remain after one, plus that one.
+   */
+  default CompletableFuture<Long> available(K key) {
+    return estimate(key, 1).thenApply(d -> d.isAllowed() ? d.remaining() + 1 : d.remaining());
+  }
+
   /** Whether {@code cost} tokens were taken for {@code key}; async. */
   default CompletableFuture<Boolean> tryAcquireAsync(K key, long cost) {
     return decide(key, cost).thenApply(Decision::isAllowed);

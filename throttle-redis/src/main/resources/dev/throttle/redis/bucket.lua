@@ -55,7 +55,7 @@ expires when its bucket is full again: a missing key is a full bucket, so no key
 the TTL for tests whose injected clock is not Redis's.
 
 ARGV[1] packs the numbers as little-endian doubles (one argument is much cheaper for Redis than ten): op (1 decide,
-2 decide answering the time, 3 reserve, 4 cancel), cost, now in microseconds (-1 for Redis TIME), minimum TTL in
+2 decide answering the time, 3 reserve, 4 cancel, 5 estimate: the decision without writing anything), cost, now in microseconds (-1 for Redis TIME), minimum TTL in
 ms, maximum wait (microseconds, then the extra nanoseconds 0..999), then a, p, C, I for each key (I = 0: greedy).
 For a cancel, ARGV[2j] and ARGV[2j + 1] are key j's state before the reservation ('' for none) and the state it
 must still hold.
@@ -83,7 +83,7 @@ local function divmod(x, y) -- x >= 0, y > 0, integers below 2^53: exact floor q
   return q, r
 end
 
-local DECIDE, RESERVE, CANCEL = 1, 3, 4
+local DECIDE, RESERVE, CANCEL, ESTIMATE = 1, 3, 4, 5
 local A = ARGV[1]
 local op, cost, now, minTtl, maxWaitUs, maxWaitNs = unpack('<dddddd', A)
 if now < 0 then
@@ -187,7 +187,7 @@ end
 
 -- A decision's reply: short while both times are below 2^53 nanoseconds (9007199254740 microseconds).
 local function reply(flag, remaining, waitUs, waitNs, resetUs, resetNs)
-  if op == DECIDE and waitUs < 9007199254740 and resetUs < 9007199254740 then
+  if (op == DECIDE or op == ESTIMATE) and waitUs < 9007199254740 and resetUs < 9007199254740 then
     return {flag, remaining, waitUs * 1000 + waitNs, resetUs * 1000 + resetNs}
   end
   return {flag + 10, remaining, waitUs, waitNs, resetUs, resetNs, now}
@@ -244,7 +244,9 @@ if allowed then
       remaining = left
     end
     resetUs, resetNs = later(resetUs, resetNs, timeTo(j, N[j] + P[4 * j - 1], t))
-    store(j, t, N[j])
+    if op ~= ESTIMATE then
+      store(j, t, N[j])
+    end
   end
   return reply(1, remaining, 0, 0, resetUs, resetNs)
 end
