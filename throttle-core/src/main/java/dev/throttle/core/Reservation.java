@@ -50,8 +50,9 @@ public interface Reservation {
   boolean isGranted();
 
   /**
-   * The decision when the reservation was made: allowed when ready at once; otherwise refused, with the estimated
-   * wait (for a granted one) or the wait that was too long (for one not granted).
+   * The decision when the reservation was made, which agrees with {@link #isGranted()}: allowed when ready at once;
+   * allowed after the estimated wait ({@link Decision#allowedAfter}) when granted with a wait; refused, with the
+   * wait that was too long, when not granted.
    */
   Decision decision();
 

@@ -96,10 +96,10 @@ public abstract class WaitingReservation extends CompletableFuture<Void> impleme
     return true;
   }
 
-  /** Refused for now, with the estimated wait and reset, as when it was made. */
+  /** Granted, to proceed after the estimated wait, with the reset as when it was made ({@link Decision#allowedAfter}). */
   @Override
   public Decision decision() {
-    return Decision.refused(0, Math.max(1, delayNanos), resetNanos);
+    return Decision.allowedAfter(0, Math.max(1, delayNanos), resetNanos);
   }
 
   @Override

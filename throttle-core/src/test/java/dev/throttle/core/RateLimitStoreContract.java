@@ -194,7 +194,10 @@ public abstract class RateLimitStoreContract {
     Reservation b = reserve(store, "k", 1, Duration.ofSeconds(1));
     assertThat(a.isGranted()).isTrue();
     assertThat(a.delay()).isEqualTo(ms(100));
-    assertThat(a.decision()).isEqualTo(Decision.refused(0, 100_000_000, 200_000_000));
+    assertThat(a.decision()).as("granted, to proceed after its wait")
+        .isEqualTo(Decision.allowedAfter(0, 100_000_000, 200_000_000));
+    assertThat(a.decision().isAllowed()).isEqualTo(a.isGranted());
+    assertThat(a.decision()).hasToString("allowed after 100000000 ns (remaining 0, full in 200000000 ns)");
     assertThat(b.delay()).isEqualTo(ms(200));
     a.whenReady().thenRun(() -> timeline.record("A ready"));
     b.whenReady().thenRun(() -> timeline.record("B ready"));
@@ -235,6 +238,7 @@ public abstract class RateLimitStoreContract {
     Reservation r = reserve(store, "k", 1, ms(50));
     assertThat(r.isGranted()).isFalse();
     assertThat(r.isReady()).isFalse();
+    assertThat(r.decision().isAllowed()).isFalse();
     assertThat(r.decision().waitTime()).isEqualTo(ms(100));
     assertThat(r.whenReady()).isCompletedExceptionally();
     assertThatThrownBy(() -> r.whenReady().join()).isInstanceOf(CompletionException.class)

@@ -89,6 +89,25 @@ class RateLimiterTest {
   }
 
   @Test
+  void aReservationsDecisionAgreesWithWhetherItWasGranted() {
+    RateLimiter limiter = limiter("10/s burst 2");
+    Reservation now = limiter.reserve(2, Duration.ZERO);
+    assertThat(now.decision()).isEqualTo(Decision.allowed(0, 200_000_000));
+    Reservation later = limiter.reserve(1, Duration.ofSeconds(1));
+    assertThat(later.isGranted()).isTrue();
+    assertThat(later.isReady()).isFalse();
+    assertThat(later.decision().isAllowed()).isTrue();
+    assertThat(later.decision()).isEqualTo(Decision.allowedAfter(0, 100_000_000, 300_000_000));
+    assertThat(later.decision()).hasToString("allowed after 100000000 ns (remaining 0, full in 300000000 ns)");
+    Reservation refused = limiter.reserve(2, Duration.ofMillis(100));
+    assertThat(refused.isGranted()).isFalse();
+    assertThat(refused.decision().isAllowed()).isFalse();
+    assertThat(refused.decision().toString()).startsWith("refused (remaining 0, wait 300000000 ns");
+    assertThatThrownBy(() -> Decision.allowedAfter(0, 0, 1)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("positive");
+  }
+
+  @Test
   void intervalBoundariesLieOnTheUnixClockWhereverALimiterIsCreated() {
     // Created 100 ms after a boundary of the Unix clock: the first chunk comes 150 ms later, not 250 ms.
     ManualClock c = new ManualClock(-7, 20_000 * 86_400_000_000_000L + 100_000_000);

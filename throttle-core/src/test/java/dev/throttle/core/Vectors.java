@@ -144,7 +144,7 @@ public final class Vectors {
 
   /** The decision of a reservation granted with a wait. */
   static Decision waiting(long remaining, long wait, long reset) {
-    return Decision.refused(remaining, wait, reset);
+    return Decision.allowedAfter(remaining, wait, reset);
   }
 
   /** A waiting reservation's decision from a script's refusal with the same numbers (wait and reset). */
@@ -181,7 +181,8 @@ public final class Vectors {
           reservations.add(res);
           org.assertj.core.api.Assertions.assertThat(res.decision()).as(where).isEqualTo(r.expected());
           org.assertj.core.api.Assertions.assertThat(res.isGranted()).as(where + ": granted")
-              .isEqualTo(r.outcome() != Outcome.REFUSED);
+              .isEqualTo(r.outcome() != Outcome.REFUSED)
+              .isEqualTo(res.decision().isAllowed());
           org.assertj.core.api.Assertions.assertThat(res.isReady()).as(where + ": ready")
               .isEqualTo(r.outcome() == Outcome.READY);
         }

@@ -29,7 +29,8 @@ final class RedisReservation extends WaitingReservation {
 
   RedisReservation(Decision decision, Supplier<CompletableFuture<Boolean>> giveBack) {
     super(decision.waitNanos(), decision.resetNanos());
-    this.decision = decision;
+    // The script answers a reservation that waits as a refusal with its wait; it is granted.
+    this.decision = Decision.allowedAfter(decision.remaining(), decision.waitNanos(), decision.resetNanos());
     this.giveBack = giveBack;
   }
 
