@@ -1,5 +1,7 @@
 package dev.throttle.core;
 
+import java.math.BigInteger;
+
 /**
  * The token bucket, as a function of (state, now, cost). Everything else in Throttle (waiting, keys, HTTP, retries,
  * Redis) is built on this and never re-implements it.
@@ -178,6 +180,34 @@ final class BucketMath {
   /** {@link #decide} without taking anything: what a request of {@code cost} would be answered at {@code t}. */
   static Decision estimate(Plan plan, long[] levels, long t, long e, long cost) {
     return decide(plan, levels.clone(), t, e, cost);
+  }
+
+  /**
+   * A change of limit: the levels, in plan {@code to} at epoch {@code e2}, of buckets that hold at {@code t} the
+   * tokens {@code levels} (plan {@code from}, epoch {@code e}) hold then. Bucket {@code k} of the new limit takes the
+   * tokens of bucket {@code k} of the old one when both have as many buckets, otherwise the fewest that any old
+   * bucket holds; never more than its own burst. Exact, but for a fraction of a new credit, rounded down: the whole
+   * tokens carried are exactly the whole tokens held, capped at the burst.
+   */
+  static long[] carry(Plan from, long[] levels, long t, long e, Plan to, long e2) {
+    long[] credits = new long[from.n];
+    int fewest = 0;
+    for (int j = 0; j < from.n; j++) {
+      long z = produced(from, j, t, e);
+      credits[j] = Math.max(0, z - Math.max(levels[j], z - from.capacity[j]));
+      if (BigInteger.valueOf(credits[j]).multiply(BigInteger.valueOf(from.unit[fewest]))
+          .compareTo(BigInteger.valueOf(credits[fewest]).multiply(BigInteger.valueOf(from.unit[j]))) < 0) {
+        fewest = j;
+      }
+    }
+    long[] out = new long[to.n];
+    for (int k = 0; k < to.n; k++) {
+      int j = from.n == to.n ? k : fewest;
+      long carried = BigInteger.valueOf(credits[j]).multiply(BigInteger.valueOf(to.unit[k]))
+          .divide(BigInteger.valueOf(from.unit[j])).min(BigInteger.valueOf(to.capacity[k])).longValueExact();
+      out[k] = produced(to, k, t, e2) - carried;
+    }
+    return out;
   }
 
   /** The level of a full bucket {@code j} at time {@code t}, for epoch {@code e}. */

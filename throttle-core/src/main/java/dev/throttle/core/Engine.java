@@ -12,6 +12,19 @@ final class Engine {
   static final int REFUSED = 0;
   static final int RELOAD = -1;
   static final int REBASE = -2;
+  /** The slot now belongs to another engine (the limit was changed): ask the limiter again. */
+  static final int MOVED = -3;
+
+  /**
+   * What a slot holds once its limiter moved to another engine ({@link RateLimiter#changeLimit}); the engine's
+   * operations then answer {@link #MOVED}, or null, and the limiter asks its new engine.
+   */
+  static final Object MOVED_STATE = new Object() {
+    @Override
+    public String toString() {
+      return "moved to a new limit";
+    }
+  };
 
   /**
    * The longest wait a reservation may be given (about 73 years); saturated estimates lie beyond it. The one
@@ -38,6 +51,11 @@ final class Engine {
   /** An engine for {@code limit}, whose interval boundaries are placed by the clock's Unix time at creation. */
   Engine(Limit limit, Clock clock, Scheduler scheduler) {
     this(limit, clock, scheduler, clock.nanoTime());
+  }
+
+  /** An engine for another limit on the same clock, scheduler and origin: times carry over unchanged. */
+  Engine withLimit(Limit limit) {
+    return new Engine(limit, clock, scheduler, origin);
   }
 
   private Engine(Limit limit, Clock clock, Scheduler scheduler, long origin) {
@@ -109,7 +127,8 @@ final class Engine {
    * Slots.get reads the clock only to create a missing key's state (full from its epoch on) and to sweep.
    */
 
-  <K> boolean tryAcquire(Slots<K> slots, K key, long cost) {
+  /** {@link #GRANTED}, {@link #REFUSED}, or {@link #MOVED} (ask the limiter's new engine). */
+  <K> int tryAcquire(Slots<K> slots, K key, long cost) {
     for (int spins = 0; ; spins++) {
       Object state = slots.get(key);
       int result;
@@ -119,11 +138,13 @@ final class Engine {
           rebase(slots, key, (Cell) state);
           continue;
         }
+      } else if (state == MOVED_STATE) {
+        return MOVED;
       } else {
         result = ((LockedBucket) state).tryTake(cost);
       }
       if (result >= 0) {
-        return result == GRANTED;
+        return result;
       }
       backOff(spins);
     }
@@ -166,6 +187,7 @@ final class Engine {
     }
   }
 
+  /** The decision, or null when the slot {@link #MOVED}. */
   <K> Decision decide(Slots<K> slots, K key, long cost) {
     for (int spins = 0; ; spins++) {
       Object state = slots.get(key);
@@ -177,6 +199,8 @@ final class Engine {
           rebase(slots, key, cell);
           continue;
         }
+      } else if (state == MOVED_STATE) {
+        return null;
       } else {
         decision = ((LockedBucket) state).decide(cost);
       }
@@ -216,11 +240,14 @@ final class Engine {
 
   /**
    * What {@link #decide} would answer now for {@code key}, taking nothing and creating no state (a key not held is
-   * a full bucket).
+   * a full bucket); null when the slot {@link #MOVED}.
    */
   <K> Decision estimate(Slots<K> slots, K key, long cost) {
     for (int spins = 0; ; spins++) {
       Object state = slots.peek(key);
+      if (state == MOVED_STATE) {
+        return null;
+      }
       if (state instanceof LockedBucket) {
         Decision d = ((LockedBucket) state).estimate(cost);
         if (d != null) {
@@ -238,10 +265,16 @@ final class Engine {
     }
   }
 
-  /** The tokens a request of {@code key} could take now without waiting (0 while anyone waits); takes nothing. */
+  /**
+   * The tokens a request of {@code key} could take now without waiting (0 while anyone waits); takes nothing; -1
+   * when the slot {@link #MOVED}.
+   */
   <K> long available(Slots<K> slots, K key) {
     for (int spins = 0; ; spins++) {
       Object state = slots.peek(key);
+      if (state == MOVED_STATE) {
+        return -1;
+      }
       if (state instanceof LockedBucket) {
         long available = ((LockedBucket) state).availableNow();
         if (available >= 0) {
@@ -281,9 +314,13 @@ final class Engine {
     return epochStart(t);
   }
 
+  /** The reservation, or null when the slot {@link #MOVED}. */
   <K> Reservation reserve(Slots<K> slots, K key, long cost, long maxWaitNanos) {
     for (int spins = 0; ; spins++) {
       Object state = slots.get(key);
+      if (state == MOVED_STATE) {
+        return null;
+      }
       if (state instanceof Cell) {
         Cell cell = (Cell) state;
         Decision decision = decide(cell, cost);

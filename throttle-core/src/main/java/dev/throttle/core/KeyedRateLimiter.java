@@ -87,7 +87,7 @@ public final class KeyedRateLimiter<K> {
     if (refusesNewKey(key)) {
       return false;
     }
-    return engine.tryAcquire(slots, Objects.requireNonNull(key, "key"), cost);
+    return engine.tryAcquire(slots, Objects.requireNonNull(key, "key"), cost) == Engine.GRANTED;
   }
 
   /** {@link RateLimiter#decide(long)} for {@code key}. */

@@ -218,12 +218,16 @@ final class LockedBucket {
     return true;
   }
 
-  private boolean cancel(Entry entry) {
+  /** 1 if {@code entry} was waiting here and is now cancelled, 0 if it was not waiting, -1 if it moved to another bucket. */
+  private int cancel(Entry entry) {
     List<Entry> ready;
     boolean cancelled = false;
     synchronized (this) {
+      if (entry.bucket != this) {
+        return -1; // moved by a change of limit: cancel it where it is now
+      }
       if (entry.state != Entry.WAITING) {
-        return false;
+        return 0;
       }
       long t = advance(engine.now());
       ready = drain(t); // a waiter whose time has come is ready, not cancelled
@@ -247,7 +251,57 @@ final class LockedBucket {
       retireIfIdle();
     }
     complete(ready);
-    return cancelled;
+    return cancelled ? 1 : 0;
+  }
+
+  /**
+   * For a change of limit: retires this bucket and builds its successor on {@code next}, in {@code nextSlots},
+   * holding the tokens this one holds now ({@link BucketMath#carry}) and the same waiters in the same order, each
+   * moved to it (a concurrent cancel finds it there). Null if this bucket was already replaced (look again).
+   *
+   * @throws IllegalArgumentException if a waiter's cost exceeds the new limit's burst (nothing is changed)
+   */
+  LockedBucket moveTo(Engine next, Slots<?> nextSlots, java.util.function.Consumer<Object> publish) {
+    List<Entry> ready;
+    LockedBucket successor;
+    synchronized (this) {
+      if (retired) {
+        return null;
+      }
+      long t = advance(engine.now());
+      ready = drain(t);
+      for (Entry e = head; e != null; e = e.next) {
+        if (e.cost > next.plan.maxCost) {
+          throw new IllegalArgumentException("cannot change the limit to '" + next.plan.limit + "': a reservation of "
+              + e.cost + " tokens is waiting, more than its burst of " + next.plan.maxCost);
+        }
+      }
+      long e2 = next.epochStart(t);
+      successor = new LockedBucket(next, nextSlots, key, BucketMath.carry(plan, levels, t, epoch, next.plan, e2),
+          e2, t);
+      successor.lastGrant = t; // the new limit applies from now: nobody is granted under it as of an earlier time
+      publish.accept(successor); // in its slot before any waiter can reach it
+      retired = true;
+      if (wakeup != null) {
+        wakeup.cancel();
+        wakeup = null;
+      }
+      synchronized (successor) {
+        for (Entry e = head; e != null; ) {
+          Entry following = e.next;
+          e.prev = null;
+          e.next = null;
+          e.bucket = successor;
+          successor.append(e);
+          e = following;
+        }
+        head = null;
+        tail = null;
+      }
+    }
+    complete(ready);
+    successor.onWakeup(successor.wakeupId); // grants the waiters already due under the new limit, schedules the rest
+    return successor;
   }
 
   private void onWakeup(long id) {
@@ -423,7 +477,8 @@ final class LockedBucket {
     static final int READY = 1;
     static final int CANCELLED = 2;
 
-    private final LockedBucket bucket;
+    /** Where it waits: another bucket after a change of limit (written under both buckets' locks). */
+    volatile LockedBucket bucket;
     final long cost;
     /** When it was made (since creation): it is never granted before, even when a cancellation moves it up. */
     final long madeAt;
@@ -446,11 +501,16 @@ final class LockedBucket {
 
     @Override
     protected boolean giveUp() {
-      if (!bucket.cancel(this)) {
-        return false;
+      while (true) {
+        int cancelled = bucket.cancel(this);
+        if (cancelled == 1) {
+          settleRefund(true); // the queue is one object here: the bucket is as if this had never queued
+          return true;
+        }
+        if (cancelled == 0) {
+          return false;
+        }
       }
-      settleRefund(true); // the queue is one object here: the bucket is as if this had never queued
-      return true;
     }
 
     @Override

@@ -45,7 +45,7 @@ public interface RateLimiter {
     return new Builder(limit);
   }
 
-  /** The limit this limiter enforces. */
+  /** The limit this limiter enforces (the latest given to {@link #changeLimit}). */
   Limit limit();
 
   /** {@link #tryAcquire(long) tryAcquire(1)}. */
@@ -160,6 +160,26 @@ public interface RateLimiter {
    */
   default Decision estimate(long cost) {
     throw new UnsupportedOperationException(getClass().getName() + " does not implement estimate(long)");
+  }
+
+  /**
+   * Enforces {@code limit} from now on, keeping the state fair (Bucket4j's {@code replaceConfiguration},
+   * Resilience4j's {@code changeLimitForPeriod}). The rule: <b>tokens carry over, capped at the new burst</b>. Each
+   * bucket of the new limit holds what the bucket in the same place of the old limit held (or, when the limits have
+   * different numbers of buckets, the fewest any old bucket held), never more than its new burst; the whole tokens
+   * carried are exactly the whole tokens held. The refill goes on at the new rate from now (interval boundaries stay
+   * on the Unix clock). Waiting reservations keep their places, in order, and are granted under the new limit
+   * (sooner after a raise, later after a cut); their {@code delay()} stays the estimate made when they were made.
+   * After the change, the new limit's bound holds: in any window starting at or after it, at most
+   * {@code newBurst + floor(newRate * t)} tokens.
+   *
+   * @throws IllegalArgumentException if a waiting reservation's cost exceeds the new limit's burst (then nothing
+   *     changes: lower the limit once it has passed)
+   * @throws UnsupportedOperationException from a limiter whose limit cannot change (one kept in Redis: its keys
+   *     are named after the limit, so that limiters with other limits do not share them)
+   */
+  default void changeLimit(Limit limit) {
+    throw new UnsupportedOperationException(getClass().getName() + " cannot change its limit");
   }
 
   /** Configures a {@link RateLimiter}. */

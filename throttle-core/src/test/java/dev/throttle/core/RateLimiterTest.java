@@ -314,12 +314,12 @@ class RateLimiterTest {
   @Test
   void theLockFreePathComesBackWhenNobodyWaits() {
     BucketRateLimiter limiter = (BucketRateLimiter) limiter("10/s burst 1");
-    assertThat(limiter.get(null)).isInstanceOf(Cell.class);
+    assertThat(limiter.state()).isInstanceOf(Cell.class);
     limiter.tryAcquire();
     limiter.acquireAsync(1);
-    assertThat(limiter.get(null)).isInstanceOf(LockedBucket.class);
+    assertThat(limiter.state()).isInstanceOf(LockedBucket.class);
     clock.advance(Duration.ofMillis(100));
-    assertThat(limiter.get(null)).isInstanceOf(Cell.class);
+    assertThat(limiter.state()).isInstanceOf(Cell.class);
     assertThat(clock.pendingTasks()).isZero();
   }
 
