@@ -19,7 +19,7 @@ import java.util.function.Function;
  *
  * <pre>{@code
  * RedisRateLimiter<String> perUser = redis.limiter(Limit.parse("10/s burst 5"))
- *     .timeout(Duration.ofMillis(5))
+ *     .timeout(Duration.ofMillis(50))
  *     .onFailure(FailurePolicy.localShare(4))   // 4 servers: each keeps a quarter when Redis is away
  *     .build();
  * perUser.decide(userId, 1).thenAccept(d -> ...);   // async: one round trip
@@ -48,7 +48,7 @@ import java.util.function.Function;
  *
  * <h2>When Redis is away</h2>
  *
- * A call that Redis does not answer within the {@linkplain Builder#timeout(Duration) timeout} (default 5 ms), or
+ * A call that Redis does not answer within the {@linkplain Builder#timeout(Duration) timeout} (default 50 ms), or
  * answers with an error, is answered by the {@link FailurePolicy} (default {@link FailurePolicy#failClosed()}),
  * counted in {@link #stats()} and logged. After {@linkplain Builder#circuit(int, Duration) some failures in a row}
  * the limiter stops asking Redis for a while and answers by the policy at once, then probes Redis with one call
@@ -153,11 +153,21 @@ public interface RedisRateLimiter<K> extends RateLimitStore<K> {
 
   /** Configures a {@link RedisRateLimiter}; from {@link RedisLimits#limiter(Limit)}. */
   final class Builder<K> {
+    /**
+     * 50 ms: what a real network meets, not only a loopback one. A round trip is well below a millisecond in one
+     * data centre, but a fresh process's first calls run cold code (JIT) and a first connection, a client's GC
+     * pause or a Redis fork for a snapshot adds tens of milliseconds, and 5 ms (the earlier default) refused the
+     * first request of a fresh application under fail-closed. A timeout is paid only until the circuit opens (5
+     * failures in a row by default), so a dead Redis costs a few slow calls, not one per request; the gateway
+     * chose the same. Lower it where Redis is close and the latency budget is tight.
+     */
+    static final Duration DEFAULT_TIMEOUT = Duration.ofMillis(50);
+
     final RedisLimits redis;
     final Limit limit;
     final Function<? super K, byte[]> encoder;
     String prefix = "throttle:";
-    Duration timeout = Duration.ofMillis(5);
+    Duration timeout = DEFAULT_TIMEOUT;
     FailurePolicy failurePolicy = FailurePolicy.failClosed();
     int circuitFailures = 5;
     Duration circuitOpen = Duration.ofSeconds(1);
@@ -204,7 +214,7 @@ public interface RedisRateLimiter<K> extends RateLimitStore<K> {
       return this;
     }
 
-    /** How long to wait for Redis before answering by the failure policy; default 5 ms. */
+    /** How long to wait for Redis before answering by the failure policy; default 50 ms (see why above). */
     public Builder<K> timeout(Duration timeout) {
       Objects.requireNonNull(timeout, "timeout");
       if (timeout.isNegative() || timeout.isZero()) {
