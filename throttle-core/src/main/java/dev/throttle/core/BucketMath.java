@@ -1,5 +1,7 @@
 package dev.throttle.core;
 
+import java.math.BigInteger;
+
 /**
  * The token bucket, as a function of (state, now, cost). Everything else in Throttle (waiting, keys, HTTP, retries,
  * Redis) is built on this and never re-implements it.
@@ -56,8 +58,12 @@ package dev.throttle.core;
  * <h3>Interval refill</h3>
  *
  * With interval refill (the seeds' {@code refill_interval}), {@code k = amount * interval / period} whole tokens
- * arrive at each interval boundary, counted from the limiter's creation: {@code z(t) = k * floor(t / interval)},
- * one credit per token. Everything else is the same. Its bound counts boundaries: at most
+ * arrive at each interval boundary: {@code z(t) = k * floor((t + phase) / interval)}, one credit per token.
+ * Boundaries are multiples of the interval in Unix time ({@code phase} is the Unix time at the limiter's creation
+ * modulo the interval, from {@link Clock#unixNanosAt}): a limiter created at any moment, in any process, and the
+ * Redis script on Redis's {@code TIME}, all refill at the same instants, so that two processes sharing a quota in
+ * chunks agree when a chunk arrives, and a key dropped and created again (a full bucket is forgotten) refills on
+ * the same grid. Everything else is the same. Its bound counts boundaries: at most
  * {@code capacity + k * (boundaries in the window)}.
  *
  * <h3>Several buckets</h3>
@@ -80,6 +86,10 @@ package dev.throttle.core;
  *   <li>reset: the time until the bucket is full again, when {@code z - capacity} reaches the level.
  * </ul>
  *
+ * The same numbers answer the questions that take nothing: the tokens there now ({@link #available}), when a bucket
+ * is full again ({@link #fullAt}), and what a request would be answered ({@link #estimate}). Nothing else in
+ * Throttle derives them.
+ *
  * All methods are static, pure and total over valid inputs: {@code t >= e}, levels between
  * {@code -capacity} and {@code z(t)}, costs between 1 and the plan's {@link Plan#maxCost}.
  */
@@ -93,7 +103,14 @@ final class BucketMath {
     if (interval == 0) {
       return (t - e) * plan.rate[j];
     }
-    return plan.rate[j] * (t / interval - e / interval);
+    return plan.rate[j] * boundariesBetween(plan, j, e, t);
+  }
+
+  /** Interval boundaries in {@code (e, t]}: multiples of the interval in Unix time ({@code t + phase}). */
+  private static long boundariesBetween(Plan plan, int j, long e, long t) {
+    long interval = plan.interval[j];
+    long phase = plan.phase[j];
+    return (t + phase) / interval - (e + phase) / interval;
   }
 
   /** Like {@link #produced}, but saturating instead of overflowing, for estimates far in the future. */
@@ -102,7 +119,7 @@ final class BucketMath {
     if (interval == 0) {
       return Math.min(saturatedMultiply(t - e, plan.rate[j]), Long.MAX_VALUE / 4);
     }
-    return plan.rate[j] * (t / interval - e / interval);
+    return plan.rate[j] * boundariesBetween(plan, j, e, t);
   }
 
   /**
@@ -115,8 +132,9 @@ final class BucketMath {
     if (interval == 0) {
       return Math.min(saturatedAdd(e, ceilDiv(target, rate)), Long.MAX_VALUE / 2);
     }
-    long boundaries = saturatedAdd(ceilDiv(target, rate), e / interval);
-    return Math.min(saturatedMultiply(boundaries, interval), Long.MAX_VALUE / 2);
+    long phase = plan.phase[j];
+    long boundaries = saturatedAdd(ceilDiv(target, rate), (e + phase) / interval);
+    return Math.min(saturatedAdd(saturatedMultiply(boundaries, interval), -phase), Long.MAX_VALUE / 2);
   }
 
   /**
@@ -134,6 +152,62 @@ final class BucketMath {
   static long take(long level, long z, long capacity, long credits) {
     long next = Math.max(level, z - capacity) + credits;
     return next <= z ? next : Long.MIN_VALUE;
+  }
+
+  /**
+   * Whole tokens bucket {@code j} at {@code level} holds at {@code t}: {@code (z(t) - max(level, z(t) - capacity)) / p}
+   * (0 for a level above {@code z(t)}, written by a thread whose clock reading was later than {@code t}).
+   */
+  static long tokens(Plan plan, int j, long level, long t, long e) {
+    long z = produced(plan, j, t, e);
+    return Math.max(0, z - Math.max(level, z - plan.capacity[j])) / plan.unit[j];
+  }
+
+  /** Whole tokens a request could take at {@code t}: the fewest over the buckets (a decision's "remaining" before it). */
+  static long available(Plan plan, long[] levels, long t, long e) {
+    long min = Long.MAX_VALUE;
+    for (int j = 0; j < plan.n; j++) {
+      min = Math.min(min, tokens(plan, j, levels[j], t, e));
+    }
+    return min;
+  }
+
+  /** The time (since creation) at which bucket {@code j} at {@code level} is full again: the reset's end. */
+  static long fullAt(Plan plan, int j, long level, long e) {
+    return timeWhen(plan, j, level + plan.capacity[j], e);
+  }
+
+  /** {@link #decide} without taking anything: what a request of {@code cost} would be answered at {@code t}. */
+  static Decision estimate(Plan plan, long[] levels, long t, long e, long cost) {
+    return decide(plan, levels.clone(), t, e, cost);
+  }
+
+  /**
+   * A change of limit: the levels, in plan {@code to} at epoch {@code e2}, of buckets that hold at {@code t} the
+   * tokens {@code levels} (plan {@code from}, epoch {@code e}) hold then. Bucket {@code k} of the new limit takes the
+   * tokens of bucket {@code k} of the old one when both have as many buckets, otherwise the fewest that any old
+   * bucket holds; never more than its own burst. Exact, but for a fraction of a new credit, rounded down: the whole
+   * tokens carried are exactly the whole tokens held, capped at the burst.
+   */
+  static long[] carry(Plan from, long[] levels, long t, long e, Plan to, long e2) {
+    long[] credits = new long[from.n];
+    int fewest = 0;
+    for (int j = 0; j < from.n; j++) {
+      long z = produced(from, j, t, e);
+      credits[j] = Math.max(0, z - Math.max(levels[j], z - from.capacity[j]));
+      if (BigInteger.valueOf(credits[j]).multiply(BigInteger.valueOf(from.unit[fewest]))
+          .compareTo(BigInteger.valueOf(credits[fewest]).multiply(BigInteger.valueOf(from.unit[j]))) < 0) {
+        fewest = j;
+      }
+    }
+    long[] out = new long[to.n];
+    for (int k = 0; k < to.n; k++) {
+      int j = from.n == to.n ? k : fewest;
+      long carried = BigInteger.valueOf(credits[j]).multiply(BigInteger.valueOf(to.unit[k]))
+          .divide(BigInteger.valueOf(from.unit[j])).min(BigInteger.valueOf(to.capacity[k])).longValueExact();
+      out[k] = produced(to, k, t, e2) - carried;
+    }
+    return out;
   }
 
   /** The level of a full bucket {@code j} at time {@code t}, for epoch {@code e}. */
@@ -185,7 +259,7 @@ final class BucketMath {
       }
       // A level above z(t) means another thread decided at a later clock reading than this one's t: none left.
       remaining = Math.min(remaining, Math.max(0, z - after) / plan.unit[j]);
-      reset = Math.max(reset, timeWhen(plan, j, after + plan.capacity[j], e) - t);
+      reset = Math.max(reset, fullAt(plan, j, after, e) - t);
     }
     return allowed ? Decision.allowed(remaining, reset) : Decision.refused(remaining, wait, reset);
   }

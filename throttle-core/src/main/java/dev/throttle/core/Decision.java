@@ -7,10 +7,12 @@ import java.time.Duration;
  * and every metric. Immutable.
  *
  * <ul>
- *   <li>{@link #isAllowed()}: whether the tokens were taken;
+ *   <li>{@link #isAllowed()}: whether the tokens were taken (or, for a reservation granted with a wait, are the
+ *       caller's at the end of the wait);
  *   <li>{@link #remaining()}: whole tokens left afterwards (with several limits, the fewest);
- *   <li>{@link #waitTime()}: 0 when allowed; otherwise how long until the same request would be allowed (for
- *       {@code Retry-After});
+ *   <li>{@link #waitTime()}: 0 when allowed now; when refused, how long until the same request would be allowed (for
+ *       {@code Retry-After}); for a reservation granted with a wait ({@link #allowedAfter}), how long until it may
+ *       proceed;
  *   <li>{@link #resetTime()}: how long until the bucket is full again (for {@code X-RateLimit-Reset}).
  * </ul>
  */
@@ -35,6 +37,20 @@ public final class Decision {
     return new Decision(true, remaining, 0, resetNanos);
   }
 
+  /**
+   * A reservation granted with a wait: the tokens are the caller's, and it may proceed after {@code waitNanos}
+   * (positive); {@code remaining} are left after it and the bucket is full {@code resetNanos} from now. The
+   * {@link Reservation#decision()} of a granted reservation that waits.
+   */
+  public static Decision allowedAfter(long remaining, long waitNanos, long resetNanos) {
+    requireNotNegative(remaining, "remaining");
+    if (waitNanos <= 0) {
+      throw new IllegalArgumentException("a wait must be positive, got " + waitNanos + " ns; use allowed(...)");
+    }
+    requireNotNegative(resetNanos, "resetNanos");
+    return new Decision(true, remaining, waitNanos, resetNanos);
+  }
+
   /** Nothing was taken; the same request would pass after {@code waitNanos} (positive). */
   public static Decision refused(long remaining, long waitNanos, long resetNanos) {
     requireNotNegative(remaining, "remaining");
@@ -51,7 +67,10 @@ public final class Decision {
     }
   }
 
-  /** Whether the request may proceed now. */
+  /**
+   * Whether the tokens are the caller's: the request may proceed now, or after {@link #waitTime()} for a reservation
+   * granted with a wait ({@link #allowedAfter}).
+   */
   public boolean isAllowed() {
     return allowed;
   }
@@ -61,7 +80,10 @@ public final class Decision {
     return remaining;
   }
 
-  /** 0 when allowed; otherwise the time until the same request would be allowed. */
+  /**
+   * 0 when allowed now; when refused, the time until the same request would be allowed; for a reservation granted
+   * with a wait, the time until it may proceed.
+   */
   public Duration waitTime() {
     return Duration.ofNanos(waitNanos);
   }
@@ -95,8 +117,10 @@ public final class Decision {
 
   @Override
   public String toString() {
-    return allowed
-        ? "allowed (remaining " + remaining + ", full in " + resetNanos + " ns)"
-        : "refused (remaining " + remaining + ", wait " + waitNanos + " ns, full in " + resetNanos + " ns)";
+    if (allowed) {
+      return (waitNanos == 0 ? "allowed" : "allowed after " + waitNanos + " ns") + " (remaining " + remaining
+          + ", full in " + resetNanos + " ns)";
+    }
+    return "refused (remaining " + remaining + ", wait " + waitNanos + " ns, full in " + resetNanos + " ns)";
   }
 }

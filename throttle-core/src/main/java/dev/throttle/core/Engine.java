@@ -12,8 +12,25 @@ final class Engine {
   static final int REFUSED = 0;
   static final int RELOAD = -1;
   static final int REBASE = -2;
+  /** The slot now belongs to another engine (the limit was changed): ask the limiter again. */
+  static final int MOVED = -3;
 
-  /** The longest wait a reservation may be given (about 73 years); saturated estimates lie beyond it. */
+  /**
+   * What a slot holds once its limiter moved to another engine ({@link RateLimiter#changeLimit}); the engine's
+   * operations then answer {@link #MOVED}, or null, and the limiter asks its new engine.
+   */
+  static final Object MOVED_STATE = new Object() {
+    @Override
+    public String toString() {
+      return "moved to a new limit";
+    }
+  };
+
+  /**
+   * The longest wait a reservation may be given (about 73 years); saturated estimates lie beyond it. The one
+   * definition: a longer {@code maxWait} is this ({@link RateLimiter#maxWaitNanos}), which is how other modules ask
+   * for "no limit".
+   */
   static final long MAX_WAIT_NANOS = Long.MAX_VALUE / 4;
 
   final Plan plan;
@@ -31,11 +48,21 @@ final class Engine {
   private final long maxCost;
   private final long quantumMask;
 
-  Engine(Plan plan, Clock clock, Scheduler scheduler) {
-    this.plan = plan;
+  /** An engine for {@code limit}, whose interval boundaries are placed by the clock's Unix time at creation. */
+  Engine(Limit limit, Clock clock, Scheduler scheduler) {
+    this(limit, clock, scheduler, clock.nanoTime());
+  }
+
+  /** An engine for another limit on the same clock, scheduler and origin: times carry over unchanged. */
+  Engine withLimit(Limit limit) {
+    return new Engine(limit, clock, scheduler, origin);
+  }
+
+  private Engine(Limit limit, Clock clock, Scheduler scheduler, long origin) {
+    this.plan = new Plan(limit, clock.unixNanosAt(origin));
     this.clock = clock;
     this.scheduler = scheduler;
-    this.origin = clock.nanoTime();
+    this.origin = origin;
     this.shift = plan.quantumShift;
     this.rate0 = plan.rate[0];
     this.unit0 = plan.unit[0];
@@ -100,7 +127,8 @@ final class Engine {
    * Slots.get reads the clock only to create a missing key's state (full from its epoch on) and to sweep.
    */
 
-  <K> boolean tryAcquire(Slots<K> slots, K key, long cost) {
+  /** {@link #GRANTED}, {@link #REFUSED}, or {@link #MOVED} (ask the limiter's new engine). */
+  <K> int tryAcquire(Slots<K> slots, K key, long cost) {
     for (int spins = 0; ; spins++) {
       Object state = slots.get(key);
       int result;
@@ -110,11 +138,13 @@ final class Engine {
           rebase(slots, key, (Cell) state);
           continue;
         }
+      } else if (state == MOVED_STATE) {
+        return MOVED;
       } else {
         result = ((LockedBucket) state).tryTake(cost);
       }
       if (result >= 0) {
-        return result == GRANTED;
+        return result;
       }
       backOff(spins);
     }
@@ -157,6 +187,7 @@ final class Engine {
     }
   }
 
+  /** The decision, or null when the slot {@link #MOVED}. */
   <K> Decision decide(Slots<K> slots, K key, long cost) {
     for (int spins = 0; ; spins++) {
       Object state = slots.get(key);
@@ -168,6 +199,8 @@ final class Engine {
           rebase(slots, key, cell);
           continue;
         }
+      } else if (state == MOVED_STATE) {
+        return null;
       } else {
         decision = ((LockedBucket) state).decide(cost);
       }
@@ -205,9 +238,89 @@ final class Engine {
     }
   }
 
+  /**
+   * What {@link #decide} would answer now for {@code key}, taking nothing and creating no state (a key not held is
+   * a full bucket); null when the slot {@link #MOVED}.
+   */
+  <K> Decision estimate(Slots<K> slots, K key, long cost) {
+    for (int spins = 0; ; spins++) {
+      Object state = slots.peek(key);
+      if (state == MOVED_STATE) {
+        return null;
+      }
+      if (state instanceof LockedBucket) {
+        Decision d = ((LockedBucket) state).estimate(cost);
+        if (d != null) {
+          return d;
+        }
+      } else {
+        long[] levels = new long[plan.n];
+        long t = now();
+        long e = readCell((Cell) state, t, levels);
+        if (e != Long.MIN_VALUE) {
+          return BucketMath.estimate(plan, levels, Math.max(t, e), e, cost);
+        }
+      }
+      backOff(spins);
+    }
+  }
+
+  /**
+   * The tokens a request of {@code key} could take now without waiting (0 while anyone waits); takes nothing; -1
+   * when the slot {@link #MOVED}.
+   */
+  <K> long available(Slots<K> slots, K key) {
+    for (int spins = 0; ; spins++) {
+      Object state = slots.peek(key);
+      if (state == MOVED_STATE) {
+        return -1;
+      }
+      if (state instanceof LockedBucket) {
+        long available = ((LockedBucket) state).availableNow();
+        if (available >= 0) {
+          return available;
+        }
+      } else {
+        long[] levels = new long[plan.n];
+        long t = now();
+        long e = readCell((Cell) state, t, levels);
+        if (e != Long.MIN_VALUE) {
+          return BucketMath.available(plan, levels, Math.max(t, e), e);
+        }
+      }
+      backOff(spins);
+    }
+  }
+
+  /**
+   * Reads a cell's level (or a full bucket's, for null: a key not held) into {@code levels} and returns its epoch as
+   * seen at {@code t}, without moving it to a newer one (the math stays exact for 8 quanta); Long.MIN_VALUE if
+   * the cell was sealed (look again).
+   */
+  private long readCell(Cell cell, long t, long[] levels) {
+    if (cell != null) {
+      long level = cell.level;
+      if (level == Cell.SEALED) {
+        return Long.MIN_VALUE;
+      }
+      long e = epochOf(cell.epoch, t);
+      if (e >= 0) {
+        levels[0] = level;
+        return e;
+      }
+    }
+    long[] full = BucketMath.full(plan); // not held, or so old that it is full
+    System.arraycopy(full, 0, levels, 0, full.length);
+    return epochStart(t);
+  }
+
+  /** The reservation, or null when the slot {@link #MOVED}. */
   <K> Reservation reserve(Slots<K> slots, K key, long cost, long maxWaitNanos) {
     for (int spins = 0; ; spins++) {
       Object state = slots.get(key);
+      if (state == MOVED_STATE) {
+        return null;
+      }
       if (state instanceof Cell) {
         Cell cell = (Cell) state;
         Decision decision = decide(cell, cost);

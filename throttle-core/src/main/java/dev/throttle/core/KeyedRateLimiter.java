@@ -60,7 +60,7 @@ public final class KeyedRateLimiter<K> {
   private volatile long evicted; // written under sweepLock
 
   private KeyedRateLimiter(Builder<K> builder) {
-    this.engine = new Engine(new Plan(builder.limit), builder.clock, builder.scheduler);
+    this.engine = new Engine(builder.limit, builder.clock, builder.scheduler);
     this.maxKeys = builder.maxKeys;
     this.policy = builder.policy;
     this.states = new ConcurrentHashMap<>(Math.min(builder.maxKeys, 1 << 16));
@@ -87,7 +87,7 @@ public final class KeyedRateLimiter<K> {
     if (refusesNewKey(key)) {
       return false;
     }
-    return engine.tryAcquire(slots, Objects.requireNonNull(key, "key"), cost);
+    return engine.tryAcquire(slots, Objects.requireNonNull(key, "key"), cost) == Engine.GRANTED;
   }
 
   /** {@link RateLimiter#decide(long)} for {@code key}. */
@@ -97,6 +97,31 @@ public final class KeyedRateLimiter<K> {
       return newKeyRefusal();
     }
     return engine.decide(slots, Objects.requireNonNull(key, "key"), cost);
+  }
+
+  /**
+   * {@link RateLimiter#available()} for {@code key}: the tokens a request could take now without waiting (0 while
+   * requests wait). Takes nothing, and a key not held is answered as a full bucket without being added.
+   */
+  public long available(K key) {
+    Objects.requireNonNull(key, "key");
+    if (refusesNewKey(key)) {
+      return 0;
+    }
+    return engine.available(slots, key);
+  }
+
+  /**
+   * {@link RateLimiter#estimate(long)} for {@code key}: what {@link #decide} would answer now, taking nothing and
+   * adding no key.
+   */
+  public Decision estimate(K key, long cost) {
+    engine.checkCost(cost);
+    Objects.requireNonNull(key, "key");
+    if (refusesNewKey(key)) {
+      return newKeyRefusal();
+    }
+    return engine.estimate(slots, key, cost);
   }
 
   /** {@link RateLimiter#reserve(long, Duration)} for {@code key}. */
@@ -139,6 +164,11 @@ public final class KeyedRateLimiter<K> {
       @Override
       public CompletableFuture<Reservation> reserve(K key, long cost, Duration maxWait) {
         return CompletableFuture.completedFuture(KeyedRateLimiter.this.reserve(key, cost, maxWait));
+      }
+
+      @Override
+      public CompletableFuture<Decision> estimate(K key, long cost) {
+        return CompletableFuture.completedFuture(KeyedRateLimiter.this.estimate(key, cost));
       }
 
       @Override
@@ -215,7 +245,7 @@ public final class KeyedRateLimiter<K> {
           continue;
         }
         long e = engine.epochOf(cell.epoch, t);
-        long at = e < 0 ? t : BucketMath.timeWhen(engine.plan, 0, level + engine.plan.capacity[0], e);
+        long at = e < 0 ? t : BucketMath.fullAt(engine.plan, 0, level, e);
         if (at <= t) {
           if (cell.compareAndSet(level, Cell.SEALED)) {
             states.remove(entry.getKey(), cell);
@@ -278,8 +308,7 @@ public final class KeyedRateLimiter<K> {
       if (e < 0) {
         return 64;
       }
-      long z = BucketMath.produced(engine.plan, 0, Math.max(t, e), e);
-      available = (z - Math.max(level, z - engine.plan.capacity[0])) / engine.plan.unit[0];
+      available = BucketMath.tokens(engine.plan, 0, level, Math.max(t, e), e);
     } else {
       available = ((LockedBucket) state).available(t);
     }
@@ -313,6 +342,11 @@ public final class KeyedRateLimiter<K> {
         }
       }
       return states.computeIfAbsent(key, k -> engine.newState(this, k, t));
+    }
+
+    @Override
+    public Object peek(K key) {
+      return states.get(key);
     }
 
     @Override

@@ -125,10 +125,12 @@ final class LockedBucket {
         long after = Math.max(simTime, t);
         long due = BucketMath.dueAfter(plan, sim, after, epoch, cost);
         if (due - t > maxWaitNanos) {
-          result = new Reservations.Refused(BucketMath.queued(plan, sim, t, after, epoch, cost));
+          // Not granted: what decide would answer (the buckets as they are when nobody waits).
+          result = new Reservations.Refused(head == null ? BucketMath.decide(plan, levels, t, epoch, cost)
+              : BucketMath.queued(plan, sim, t, after, epoch, cost));
         } else {
           Decision estimate = BucketMath.queued(plan, sim, t, after, epoch, cost);
-          Entry entry = new Entry(this, cost, estimate.waitNanos(), estimate.resetNanos());
+          Entry entry = new Entry(this, cost, t, estimate.waitNanos(), estimate.resetNanos());
           append(entry);
           BucketMath.simulateGrant(plan, sim, due, epoch, cost);
           simTime = due;
@@ -162,13 +164,49 @@ final class LockedBucket {
     if (retired || head != null) {
       return 0;
     }
-    t = advance(t);
-    long min = Long.MAX_VALUE;
-    for (int j = 0; j < plan.n; j++) {
-      long z = BucketMath.produced(plan, j, t, epoch);
-      min = Math.min(min, (z - Math.max(levels[j], z - plan.capacity[j])) / plan.unit[j]);
+    return BucketMath.available(plan, levels, advance(t), epoch);
+  }
+
+  /**
+   * What {@link #decide} would answer now, taking nothing; null when this bucket was replaced. Waiters whose time has come are granted first, as by
+   * any call.
+   */
+  Decision estimate(long cost) {
+    List<Entry> ready;
+    Decision decision;
+    synchronized (this) {
+      if (retired) {
+        return null;
+      }
+      long t = advance(engine.now());
+      ready = drain(t);
+      if (head == null) {
+        decision = BucketMath.estimate(plan, levels, t, epoch, cost);
+      } else {
+        updateSim(t);
+        decision = BucketMath.queued(plan, sim, t, Math.max(simTime, t), epoch, cost);
+      }
+      retireIfIdle();
     }
-    return min;
+    complete(ready);
+    return decision;
+  }
+
+  /** The tokens a request could take now without waiting (0 while anyone waits); -1 when this bucket was replaced. */
+  long availableNow() {
+    List<Entry> ready;
+    long available;
+    synchronized (this) {
+      if (retired) {
+        return -1;
+      }
+      long t = advance(engine.now());
+      ready = drain(t);
+      available = head == null ? BucketMath.available(plan, levels, t, epoch) : 0;
+      retireIfIdle();
+    }
+    complete(ready);
+    return available;
   }
 
   /** Retires this bucket unconditionally (eviction of a bucket that is not full); false if anyone waits. */
@@ -180,12 +218,16 @@ final class LockedBucket {
     return true;
   }
 
-  private boolean cancel(Entry entry) {
+  /** 1 if {@code entry} was waiting here and is now cancelled, 0 if it was not waiting, -1 if it moved to another bucket. */
+  private int cancel(Entry entry) {
     List<Entry> ready;
     boolean cancelled = false;
     synchronized (this) {
+      if (entry.bucket != this) {
+        return -1; // moved by a change of limit: cancel it where it is now
+      }
       if (entry.state != Entry.WAITING) {
-        return false;
+        return 0;
       }
       long t = advance(engine.now());
       ready = drain(t); // a waiter whose time has come is ready, not cancelled
@@ -209,7 +251,57 @@ final class LockedBucket {
       retireIfIdle();
     }
     complete(ready);
-    return cancelled;
+    return cancelled ? 1 : 0;
+  }
+
+  /**
+   * For a change of limit: retires this bucket and builds its successor on {@code next}, in {@code nextSlots},
+   * holding the tokens this one holds now ({@link BucketMath#carry}) and the same waiters in the same order, each
+   * moved to it (a concurrent cancel finds it there). Null if this bucket was already replaced (look again).
+   *
+   * @throws IllegalArgumentException if a waiter's cost exceeds the new limit's burst (nothing is changed)
+   */
+  LockedBucket moveTo(Engine next, Slots<?> nextSlots, java.util.function.Consumer<Object> publish) {
+    List<Entry> ready;
+    LockedBucket successor;
+    synchronized (this) {
+      if (retired) {
+        return null;
+      }
+      long t = advance(engine.now());
+      ready = drain(t);
+      for (Entry e = head; e != null; e = e.next) {
+        if (e.cost > next.plan.maxCost) {
+          throw new IllegalArgumentException("cannot change the limit to '" + next.plan.limit + "': a reservation of "
+              + e.cost + " tokens is waiting, more than its burst of " + next.plan.maxCost);
+        }
+      }
+      long e2 = next.epochStart(t);
+      successor = new LockedBucket(next, nextSlots, key, BucketMath.carry(plan, levels, t, epoch, next.plan, e2),
+          e2, t);
+      successor.lastGrant = t; // the new limit applies from now: nobody is granted under it as of an earlier time
+      publish.accept(successor); // in its slot before any waiter can reach it
+      retired = true;
+      if (wakeup != null) {
+        wakeup.cancel();
+        wakeup = null;
+      }
+      synchronized (successor) {
+        for (Entry e = head; e != null; ) {
+          Entry following = e.next;
+          e.prev = null;
+          e.next = null;
+          e.bucket = successor;
+          successor.append(e);
+          e = following;
+        }
+        head = null;
+        tail = null;
+      }
+    }
+    complete(ready);
+    successor.onWakeup(successor.wakeupId); // grants the waiters already due under the new limit, schedules the rest
+    return successor;
   }
 
   private void onWakeup(long id) {
@@ -252,8 +344,8 @@ final class LockedBucket {
 
   /**
    * Grants, in order, every waiter whose time has come by {@code t}, each <em>at its due time</em>: the bucket
-   * decides for it as of the moment it could first pass (never before the previous grant), not as of the moment
-   * this thread got to run. So a wake-up that comes late loses no refill (with a burst of 1 at 10,000/s, every
+   * decides for it as of the moment it could first pass (never before the previous grant, nor before it was
+   * made), not as of the moment this thread got to run. So a wake-up that comes late loses no refill (with a burst of 1 at 10,000/s, every
    * microsecond of scheduler delay would otherwise be a token lost), and the bound holds on the times at which the
    * bucket grants, as for any caller of tryAcquire, whose thread may also run a moment after its grant.
    * Schedules the wake-up for the next waiter.
@@ -261,7 +353,7 @@ final class LockedBucket {
   private List<Entry> drain(long t) {
     List<Entry> ready = null;
     while (head != null) {
-      long due = BucketMath.dueAfter(plan, levels, lastGrant, epoch, head.cost);
+      long due = BucketMath.dueAfter(plan, levels, Math.max(lastGrant, head.madeAt), epoch, head.cost);
       if (due > t) {
         schedule(t, due);
         return ready;
@@ -385,17 +477,21 @@ final class LockedBucket {
     static final int READY = 1;
     static final int CANCELLED = 2;
 
-    private final LockedBucket bucket;
+    /** Where it waits: another bucket after a change of limit (written under both buckets' locks). */
+    volatile LockedBucket bucket;
     final long cost;
+    /** When it was made (since creation): it is never granted before, even when a cancellation moves it up. */
+    final long madeAt;
 
     Entry prev; // guarded by bucket
     Entry next; // guarded by bucket
     volatile int state; // written under the bucket's lock
 
-    Entry(LockedBucket bucket, long cost, long delayNanos, long resetNanos) {
+    Entry(LockedBucket bucket, long cost, long madeAt, long delayNanos, long resetNanos) {
       super(delayNanos, resetNanos);
       this.bucket = bucket;
       this.cost = cost;
+      this.madeAt = madeAt;
     }
 
     @Override
@@ -405,7 +501,16 @@ final class LockedBucket {
 
     @Override
     protected boolean giveUp() {
-      return bucket.cancel(this);
+      while (true) {
+        int cancelled = bucket.cancel(this);
+        if (cancelled == 1) {
+          settleRefund(true); // the queue is one object here: the bucket is as if this had never queued
+          return true;
+        }
+        if (cancelled == 0) {
+          return false;
+        }
+      }
     }
 
     @Override

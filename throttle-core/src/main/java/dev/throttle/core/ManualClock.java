@@ -12,10 +12,14 @@ import java.util.PriorityQueue;
  *
  * <p>Thread-safe. Tasks run in the thread that advances the clock, in order of their due time (ties in the order
  * they were scheduled), each with the clock set to its due time.
+ *
+ * <p>Its readings are Unix time ({@link #unixNanosAt}) unless it is made with another Unix time at its start, as
+ * tests that start near the end of the {@code long} range do. Public on purpose: users' tests need it too.
  */
 public final class ManualClock implements Clock, Scheduler {
 
   private final PriorityQueue<Task> tasks = new PriorityQueue<>();
+  private final long unixOffset;
   private long now;
   private long sequence;
 
@@ -24,9 +28,26 @@ public final class ManualClock implements Clock, Scheduler {
     this(0);
   }
 
-  /** A clock at {@code startNanos}; any value is valid, including ones near the ends of the {@code long} range. */
+  /**
+   * A clock at {@code startNanos}, which is also its Unix time; any value is valid, including ones near the ends of
+   * the {@code long} range.
+   */
   public ManualClock(long startNanos) {
+    this(startNanos, startNanos);
+  }
+
+  /**
+   * A clock at {@code startNanos} whose Unix time is then {@code unixNanosAtStart} (nanoseconds since
+   * 1970-01-01T00:00:00Z): where interval refill puts its boundaries.
+   */
+  public ManualClock(long startNanos, long unixNanosAtStart) {
     this.now = startNanos;
+    this.unixOffset = unixNanosAtStart - startNanos;
+  }
+
+  @Override
+  public long unixNanosAt(long nanoTime) {
+    return nanoTime + unixOffset;
   }
 
   @Override

@@ -12,7 +12,10 @@ import java.util.List;
  *       where {@code rate/unit} is {@code amount/period} in lowest terms;
  *   <li>interval refill: {@code rate[j]} tokens arrive at each boundary of {@code interval[j]} nanoseconds and one
  *       token costs one credit;
- *   <li>{@code capacity[j]} is the burst in credits.
+ *   <li>{@code capacity[j]} is the burst in credits;
+ *   <li>{@code phase[j]}, for interval refill, is the Unix time at the limiter's creation modulo the interval:
+ *       boundaries lie at the times {@code t} (since creation) where {@code t + phase} is a multiple of the
+ *       interval, that is at multiples of the interval in Unix time.
  * </ul>
  */
 final class Plan {
@@ -23,6 +26,7 @@ final class Plan {
   final long[] unit;
   final long[] capacity;
   final long[] interval; // 0: greedy
+  final long[] phase; // interval refill: the Unix time at creation modulo the interval
   final long maxCost;
   final boolean single;
 
@@ -34,7 +38,13 @@ final class Plan {
    */
   final int quantumShift;
 
+  /** The plan of a limiter created at Unix time 0 (or a multiple of every interval), as the vector table has it. */
   Plan(Limit limit) {
+    this(limit, 0);
+  }
+
+  /** The plan of a limiter created at Unix time {@code unixNanosAtCreation}. */
+  Plan(Limit limit, long unixNanosAtCreation) {
     this.limit = limit;
     List<Bandwidth> bandwidths = limit.bandwidths();
     n = bandwidths.size();
@@ -42,11 +52,13 @@ final class Plan {
     unit = new long[n];
     capacity = new long[n];
     interval = new long[n];
+    phase = new long[n];
     long maxRate = 1;
     for (int j = 0; j < n; j++) {
       Bandwidth b = bandwidths.get(j);
       if (b.isIntervalRefill()) {
         interval[j] = b.refillIntervalNanos();
+        phase[j] = Math.floorMod(unixNanosAtCreation, interval[j]);
         rate[j] = b.tokensPerInterval();
         unit[j] = 1;
       } else {

@@ -22,7 +22,8 @@ import java.util.concurrent.CompletableFuture;
  *   <li>First come, first served: once a request waits, no later request is granted before it, whatever its cost.
  *       {@link #tryAcquire(long)} fails while anyone waits.
  *   <li>Cancellation returns tokens: a wait that is interrupted, cancelled or times out leaves the limiter exactly as
- *       if it had never been asked, and the requests behind it move up.
+ *       if it had never been asked, and the requests behind it move up ({@link #cancellation()}; a limiter kept
+ *       in Redis promises less and says so).
  *   <li>A cost above the limit's burst fails at once with {@link IllegalArgumentException} (it could never pass).
  *   <li>Fast: for a one-bucket limit, {@link #tryAcquire(long)} is one clock read and one compare-and-set, with no
  *       lock and no allocation.
@@ -44,7 +45,7 @@ public interface RateLimiter {
     return new Builder(limit);
   }
 
-  /** The limit this limiter enforces. */
+  /** The limit this limiter enforces (the latest given to {@link #changeLimit}). */
   Limit limit();
 
   /** {@link #tryAcquire(long) tryAcquire(1)}. */
@@ -130,6 +131,57 @@ public interface RateLimiter {
    */
   Decision decide(long cost);
 
+  /**
+   * What cancelling a waiting reservation gives back: {@link RateLimitStore.Cancellation#EXACT} in process (the
+   * limiter is as if it had never been asked); a limiter kept elsewhere says what it keeps (Redis:
+   * {@link RateLimitStore.Cancellation#IF_LAST}).
+   */
+  default RateLimitStore.Cancellation cancellation() {
+    return RateLimitStore.Cancellation.EXACT;
+  }
+
+  /**
+   * The tokens a request could take now without waiting: the fewest over the limit's buckets, 0 while requests
+   * wait (Bucket4j's {@code getAvailableTokens}). Takes nothing. A snapshot: another caller may take them first.
+   *
+   * @throws UnsupportedOperationException from an implementation that cannot tell (every limiter of Throttle can)
+   */
+  default long available() {
+    throw new UnsupportedOperationException(getClass().getName() + " does not implement available()");
+  }
+
+  /**
+   * What {@link #decide(long) decide(cost)} would answer now, taking nothing (Bucket4j's
+   * {@code estimateAbilityToConsume}): allowed, with the tokens that would remain, or refused, with the wait until
+   * it would pass. A snapshot: another caller may take the tokens first.
+   *
+   * @throws IllegalArgumentException if {@code cost} is below 1 or above the limit's burst
+   * @throws UnsupportedOperationException from an implementation that cannot tell (every limiter of Throttle can)
+   */
+  default Decision estimate(long cost) {
+    throw new UnsupportedOperationException(getClass().getName() + " does not implement estimate(long)");
+  }
+
+  /**
+   * Enforces {@code limit} from now on, keeping the state fair (Bucket4j's {@code replaceConfiguration},
+   * Resilience4j's {@code changeLimitForPeriod}). The rule: <b>tokens carry over, capped at the new burst</b>. Each
+   * bucket of the new limit holds what the bucket in the same place of the old limit held (or, when the limits have
+   * different numbers of buckets, the fewest any old bucket held), never more than its new burst; the whole tokens
+   * carried are exactly the whole tokens held. The refill goes on at the new rate from now (interval boundaries stay
+   * on the Unix clock). Waiting reservations keep their places, in order, and are granted under the new limit
+   * (sooner after a raise, later after a cut); their {@code delay()} stays the estimate made when they were made.
+   * After the change, the new limit's bound holds: in any window starting at or after it, at most
+   * {@code newBurst + floor(newRate * t)} tokens.
+   *
+   * @throws IllegalArgumentException if a waiting reservation's cost exceeds the new limit's burst (then nothing
+   *     changes: lower the limit once it has passed)
+   * @throws UnsupportedOperationException from a limiter whose limit cannot change (one kept in Redis: its keys
+   *     are named after the limit, so that limiters with other limits do not share them)
+   */
+  default void changeLimit(Limit limit) {
+    throw new UnsupportedOperationException(getClass().getName() + " cannot change its limit");
+  }
+
   /** Configures a {@link RateLimiter}. */
   final class Builder {
     private final Limit limit;
@@ -154,7 +206,7 @@ public interface RateLimiter {
 
     /** The limiter. */
     public RateLimiter build() {
-      return new BucketRateLimiter(new Engine(new Plan(limit), clock, scheduler));
+      return new BucketRateLimiter(new Engine(limit, clock, scheduler));
     }
   }
 

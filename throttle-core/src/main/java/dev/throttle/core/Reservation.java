@@ -8,8 +8,10 @@ import java.util.concurrent.CompletableFuture;
  * {@linkplain #isReady() ready}. Reservations are served first come, first served: no later request overtakes one.
  *
  * <p>A reservation takes its tokens when it becomes ready. {@link #cancel() Cancelling} it before then frees its
- * place, and everything behind it moves up; the limiter is left exactly as if it had never been made. Once ready,
- * the tokens are spent and cancel does nothing.
+ * place. In process, everything behind it moves up and the limiter is left exactly as if it had never been made
+ * ({@link RateLimitStore.Cancellation#EXACT}); a store whose waiters are in other processes gives the tokens back
+ * only when no later reservation was made ({@link RateLimitStore.Cancellation#IF_LAST}, Redis), and
+ * {@link #refunded()} says which happened. Once ready, the tokens are spent and cancel does nothing.
  *
  * <p>A reservation whose wait would exceed the limit asked for is not {@linkplain #isGranted() granted}: nothing is
  * queued or taken, and {@link #decision()} says how long the wait would have been.
@@ -48,8 +50,9 @@ public interface Reservation {
   boolean isGranted();
 
   /**
-   * The decision when the reservation was made: allowed when ready at once; otherwise refused, with the estimated
-   * wait (for a granted one) or the wait that was too long (for one not granted).
+   * The decision when the reservation was made, which agrees with {@link #isGranted()}: allowed when ready at once;
+   * allowed after the estimated wait ({@link Decision#allowedAfter}) when granted with a wait; refused, with the
+   * wait that was too long, when not granted.
    */
   Decision decision();
 
@@ -84,10 +87,21 @@ public interface Reservation {
   void await() throws InterruptedException;
 
   /**
-   * Frees the place if the reservation is still waiting.
+   * Frees the place if the reservation is still waiting; what it gives back is {@link #refunded()}.
    *
    * @return true if it was waiting and is now cancelled; false if it was ready (its tokens are spent), already
    *     cancelled, or never granted
    */
   boolean cancel();
+
+  /**
+   * What a cancellation gave back: completes with true once the reservation is cancelled and its tokens are given
+   * back (the limiter as if it had never been made), with false when it became ready (its tokens are spent), was
+   * ready at once or never granted, or was cancelled but its store kept the tokens spent (see
+   * {@link RateLimitStore.Cancellation#IF_LAST}, or a store that could not be reached). Incomplete while the
+   * reservation waits. For a remote store it may complete a round trip after {@link #cancel()} returned.
+   */
+  default CompletableFuture<Boolean> refunded() {
+    return CompletableFuture.completedFuture(false);
+  }
 }

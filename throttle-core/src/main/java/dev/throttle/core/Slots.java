@@ -12,6 +12,9 @@ interface Slots<K> {
    */
   Object get(K key);
 
+  /** The state for {@code key}, or null if there is none (a full bucket); creates nothing. */
+  Object peek(K key);
+
   /**
    * Puts {@code update} in place of {@code expected} (or removes the entry when {@code update} is null).
    *

@@ -1,5 +1,7 @@
 package dev.throttle.core;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
@@ -16,8 +18,20 @@ import java.util.concurrent.ExecutionException;
  */
 public abstract class WaitingReservation extends CompletableFuture<Void> implements Reservation {
 
+  private static final VarHandle REFUND;
+
+  static {
+    try {
+      REFUND = MethodHandles.lookup().findVarHandle(WaitingReservation.class, "refund", Object.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
   private final long delayNanos;
   private final long resetNanos;
+  /** null: not settled, nobody asked; a Boolean: settled; a future: asked for before it was settled. */
+  private volatile Object refund;
 
   /** A reservation estimated to be ready after {@code delayNanos}, with the bucket full {@code resetNanos} after. */
   protected WaitingReservation(long delayNanos, long resetNanos) {
@@ -26,7 +40,8 @@ public abstract class WaitingReservation extends CompletableFuture<Void> impleme
   }
 
   /**
-   * Gives up the place if the reservation is still waiting, returning its tokens as the store can.
+   * Gives up the place if the reservation is still waiting, returning its tokens as the store can, and settles
+   * {@link #settleRefund} (now or when the store answers).
    *
    * @return true if it was waiting and is now cancelled; false if it is ready or already cancelled
    */
@@ -34,7 +49,46 @@ public abstract class WaitingReservation extends CompletableFuture<Void> impleme
 
   /** Completes the future: the request may proceed. For the limiter that owns the reservation. */
   protected final void makeReady() {
+    settleRefund(false);
     super.complete(null);
+  }
+
+  /**
+   * Settles {@link #refunded()}: after a successful {@link #giveUp()}, whether the store gave the tokens back (at
+   * once in process, when the store answers otherwise). Only the first call counts.
+   */
+  @SuppressWarnings("unchecked")
+  protected final void settleRefund(boolean refunded) {
+    while (true) {
+      Object r = refund;
+      if (r instanceof Boolean) {
+        return;
+      }
+      if (REFUND.compareAndSet(this, r, Boolean.valueOf(refunded))) {
+        if (r != null) {
+          ((CompletableFuture<Boolean>) r).complete(refunded);
+        }
+        return;
+      }
+    }
+  }
+
+  @Override
+  @SuppressWarnings("unchecked")
+  public CompletableFuture<Boolean> refunded() {
+    while (true) {
+      Object r = refund;
+      if (r instanceof Boolean b) {
+        return CompletableFuture.completedFuture(b);
+      }
+      if (r != null) {
+        return ((CompletableFuture<Boolean>) r).copy();
+      }
+      CompletableFuture<Boolean> f = new CompletableFuture<>();
+      if (REFUND.compareAndSet(this, null, f)) {
+        return f.copy();
+      }
+    }
   }
 
   @Override
@@ -42,10 +96,10 @@ public abstract class WaitingReservation extends CompletableFuture<Void> impleme
     return true;
   }
 
-  /** Refused for now, with the estimated wait and reset, as when it was made. */
+  /** Granted, to proceed after the estimated wait, with the reset as when it was made ({@link Decision#allowedAfter}). */
   @Override
   public Decision decision() {
-    return Decision.refused(0, Math.max(1, delayNanos), resetNanos);
+    return Decision.allowedAfter(0, Math.max(1, delayNanos), resetNanos);
   }
 
   @Override

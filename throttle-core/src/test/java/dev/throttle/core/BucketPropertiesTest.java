@@ -2,6 +2,7 @@ package dev.throttle.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -11,6 +12,10 @@ import org.junit.jupiter.api.Test;
 
 /** Invariants of the limiter, over generated limits and request sequences (see {@link Props}). */
 class BucketPropertiesTest {
+
+  static long unixNow(ManualClock clock) {
+    return clock.unixNanosAt(clock.nanoTime());
+  }
 
   private static long randomStart(SplittableRandom r) {
     return switch (r.nextInt(4)) {
@@ -31,7 +36,7 @@ class BucketPropertiesTest {
       Limit limit = Props.limit(r, 0.001, 1e9);
       ManualClock clock = new ManualClock(randomStart(r));
       RateLimiter limiter = limiter(limit, clock);
-      ReferenceBucket reference = new ReferenceBucket(limit);
+      ReferenceBucket reference = new ReferenceBucket(limit, unixNow(clock)); // interval boundaries on Unix time
       long t = 0;
       for (int i = 0; i < 150; i++) {
         long step = Props.step(r, limit);
@@ -52,7 +57,7 @@ class BucketPropertiesTest {
       Limit limit = r.nextInt(8) == 0 ? Limit.parse("999999937/s burst 1000") : Props.limit(r, 0.001, 1e9);
       ManualClock clock = new ManualClock(randomStart(r));
       RateLimiter limiter = limiter(limit, clock);
-      ReferenceBucket reference = new ReferenceBucket(limit);
+      ReferenceBucket reference = new ReferenceBucket(limit, unixNow(clock)); // interval boundaries on Unix time
       long t = 0;
       for (int i = 0; i < 150; i++) {
         long step = r.nextInt(8) == 0 ? r.nextLong(1, 3_000_000_000L) : Props.step(r, limit);
@@ -74,7 +79,7 @@ class BucketPropertiesTest {
         Limit limit = Limit.parse(text);
         ManualClock clock = new ManualClock(randomStart(r));
         RateLimiter limiter = limiter(limit, clock);
-        ReferenceBucket reference = new ReferenceBucket(limit);
+        ReferenceBucket reference = new ReferenceBucket(limit, unixNow(clock));
         long t = 0;
         for (int i = 0; i < 300; i++) {
           long step = switch (r.nextInt(4)) {
@@ -91,6 +96,39 @@ class BucketPropertiesTest {
         }
       });
     }
+  }
+
+  /**
+   * {@code estimate(cost)} answers what {@code decide(cost)} then answers, {@code available()} the tokens before it,
+   * and neither takes anything: a limiter asked them at every step decides exactly like a twin never asked, with
+   * waiters (reservations) mixed in.
+   */
+  @Test
+  void estimateAndAvailableForetellDecideAndTakeNothing() {
+    Props.forAll("estimate", 300, r -> {
+      Limit limit = Props.limit(r, 0.001, 1e9);
+      ManualClock clock = new ManualClock(randomStart(r));
+      RateLimiter asked = limiter(limit, clock);
+      RateLimiter twin = limiter(limit, clock);
+      for (int i = 0; i < 150; i++) {
+        clock.advanceNanos(Props.step(r, limit));
+        long cost = Props.cost(r, limit);
+        long available = asked.available();
+        Decision estimate = asked.estimate(cost);
+        assertThat(asked.available()).isEqualTo(available);
+        if (r.nextInt(4) == 0) {
+          Duration maxWait = Props.nanos(Props.step(r, limit) * 3);
+          assertThat(asked.reserve(cost, maxWait).decision()).as("%s: reserve %d", limit, cost)
+              .isEqualTo(twin.reserve(cost, maxWait).decision());
+          continue;
+        }
+        Decision decision = asked.decide(cost);
+        assertThat(decision).as("%s: %d tokens, step %d", limit, cost, i).isEqualTo(twin.decide(cost));
+        assertThat(estimate).as("%s: estimate of %d tokens", limit, cost).isEqualTo(decision);
+        assertThat(available).as("%s: available before %s", limit, decision)
+            .isEqualTo(decision.isAllowed() ? decision.remaining() + cost : decision.remaining());
+      }
+    });
   }
 
   /** A grant: when, and how many tokens. */
@@ -131,12 +169,15 @@ class BucketPropertiesTest {
       }
       clock.advanceNanos(Long.MAX_VALUE / 16); // let every remaining waiter through
       for (Bandwidth b : limit.bandwidths()) {
-        assertWindowBound(limit, b, grants);
+        assertWindowBound(limit, b, grants, clock.unixNanosAt(start));
       }
     });
   }
 
-  private static void assertWindowBound(Limit limit, Bandwidth b, List<Grant> grants) {
+  /** The bound, with interval boundaries at multiples of the interval in Unix time ({@code unixStart} at t = 0). */
+  private static void assertWindowBound(Limit limit, Bandwidth b, List<Grant> grants, long unixStart) {
+    long interval = b.refillIntervalNanos();
+    long phase = b.isIntervalRefill() ? Math.floorMod(unixStart, interval) : 0;
     int n = grants.size();
     long[] prefix = new long[n + 1];
     for (int i = 0; i < n; i++) {
@@ -149,7 +190,7 @@ class BucketPropertiesTest {
         long t2 = grants.get(j).t();
         long granted = prefix[j + 1] - prefix[i];
         long bound = b.isIntervalRefill()
-            ? b.capacity() + b.tokensPerInterval() * (t2 / b.refillIntervalNanos() - t1 / b.refillIntervalNanos())
+            ? b.capacity() + b.tokensPerInterval() * ((t2 + phase) / interval - (t1 + phase) / interval)
             : b.capacity() + java.math.BigInteger.valueOf(b.amount()).multiply(java.math.BigInteger.valueOf(t2 - t1))
                 .divide(java.math.BigInteger.valueOf(b.periodNanos())).min(java.math.BigInteger.valueOf(Long.MAX_VALUE / 2))
                 .longValueExact();

@@ -2,6 +2,7 @@ package dev.throttle.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -11,8 +12,14 @@ import org.junit.jupiter.params.provider.MethodSource;
 /** The shared table of test vectors (spec/bucket-vectors.txt) against the math, the reference model and a limiter. */
 class BucketVectorsTest {
 
+  /** The scenarios of plain decisions, which the pure math and the reference model answer alone. */
+  static Stream<Vectors.Scenario> decisions() {
+    return Vectors.load().stream().filter(Vectors.Scenario::decisionsOnly);
+  }
+
+  /** Every scenario an in-process limiter must follow: its cancellation is exact. */
   static Stream<Vectors.Scenario> scenarios() {
-    return Vectors.load().stream();
+    return Vectors.load().stream().filter(s -> s.holdsFor(RateLimitStore.Cancellation.EXACT));
   }
 
   @Test
@@ -21,15 +28,29 @@ class BucketVectorsTest {
     assertThat(all).hasSizeGreaterThanOrEqualTo(20);
     assertThat(all).anyMatch(s -> s.limit().contains("every"));
     assertThat(all).anyMatch(s -> s.limit().contains(" and "));
+    assertThat(all).as("interval buckets created between two boundaries")
+        .anyMatch(s -> s.limit().contains("every") && s.unixStart() % 1_000_000_000L != 0);
     assertThat(all.stream().flatMap(s -> s.requests().stream()))
-        .anyMatch(r -> r.expected().isAllowed())
-        .anyMatch(r -> !r.expected().isAllowed());
+        .anyMatch(r -> r.op() == Vectors.Op.DECIDE && r.expected().isAllowed())
+        .anyMatch(r -> r.op() == Vectors.Op.DECIDE && !r.expected().isAllowed());
+    for (Vectors.Outcome o : Vectors.Outcome.values()) {
+      assertThat(all.stream().flatMap(s -> s.requests().stream())).as("a reservation %s", o)
+          .anyMatch(r -> r.outcome() == o);
+    }
+    for (Vectors.Cancel c : Vectors.Cancel.values()) {
+      assertThat(all.stream().flatMap(s -> s.requests().stream())).as("a cancel %s", c)
+          .anyMatch(r -> r.cancel() == c);
+    }
+    assertThat(all).as("scenarios for each cancellation, and for both")
+        .anyMatch(s -> s.cancellation() == RateLimitStore.Cancellation.EXACT)
+        .anyMatch(s -> s.cancellation() == RateLimitStore.Cancellation.IF_LAST)
+        .anyMatch(s -> s.cancellation() == null && !s.decisionsOnly());
   }
 
   @ParameterizedTest(name = "{0}")
-  @MethodSource("scenarios")
+  @MethodSource("decisions")
   void bucketMathGivesTheExpectedDecisions(Vectors.Scenario scenario) {
-    Plan plan = new Plan(Limit.parse(scenario.limit()));
+    Plan plan = new Plan(Limit.parse(scenario.limit()), scenario.unixStart());
     long[] levels = BucketMath.full(plan);
     for (Vectors.Request r : scenario.requests()) {
       assertThat(BucketMath.decide(plan, levels, r.t(), 0, r.cost()))
@@ -39,9 +60,9 @@ class BucketVectorsTest {
   }
 
   @ParameterizedTest(name = "{0}")
-  @MethodSource("scenarios")
+  @MethodSource("decisions")
   void referenceModelGivesTheExpectedDecisions(Vectors.Scenario scenario) {
-    ReferenceBucket reference = new ReferenceBucket(Limit.parse(scenario.limit()));
+    ReferenceBucket reference = new ReferenceBucket(Limit.parse(scenario.limit()), scenario.unixStart());
     for (Vectors.Request r : scenario.requests()) {
       assertThat(reference.decide(r.t(), r.cost()))
           .as("line %d: %d tokens at %d ns", r.line(), r.cost(), r.t())
@@ -53,15 +74,28 @@ class BucketVectorsTest {
   @MethodSource("scenarios")
   void limiterOnAManualClockGivesTheExpectedDecisions(Vectors.Scenario scenario) {
     // Starting the clock near the end of the long range checks that nothing depends on absolute clock values.
-    ManualClock clock = new ManualClock(Long.MAX_VALUE - 5_000_000_000L);
+    // Its Unix time is the scenario's, which places the interval boundaries.
+    ManualClock clock = new ManualClock(Long.MAX_VALUE - 5_000_000_000L, scenario.unixStart());
     RateLimiter limiter = RateLimiter.builder(Limit.parse(scenario.limit())).clock(clock).scheduler(clock).build();
-    long now = 0;
-    for (Vectors.Request r : scenario.requests()) {
-      clock.advanceNanos(r.t() - now);
-      now = r.t();
-      assertThat(limiter.decide(r.cost()))
-          .as("line %d: %d tokens at %d ns", r.line(), r.cost(), r.t())
-          .isEqualTo(r.expected());
-    }
+    assertThat(limiter.cancellation()).isEqualTo(RateLimitStore.Cancellation.EXACT);
+    Vectors.play(scenario, new Vectors.Driver() {
+      long now;
+
+      @Override
+      public void advanceTo(long t) {
+        clock.advanceNanos(t - now);
+        now = t;
+      }
+
+      @Override
+      public Decision decide(long cost) {
+        return limiter.decide(cost);
+      }
+
+      @Override
+      public Reservation reserve(long cost, long maxWaitNanos) {
+        return limiter.reserve(cost, Duration.ofNanos(maxWaitNanos));
+      }
+    });
   }
 }

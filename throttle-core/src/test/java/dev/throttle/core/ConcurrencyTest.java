@@ -55,7 +55,7 @@ class ConcurrencyTest {
         }));
       }
       SplittableRandom random = new SplittableRandom(42);
-      ReferenceBucket reference = new ReferenceBucket(limit);
+      ReferenceBucket reference = new ReferenceBucket(limit, BucketPropertiesTest.unixNow(clock));
       long t = 0;
       long expected = 0;
       for (int step = 0; step < 200; step++) {
@@ -179,5 +179,75 @@ class ConcurrencyTest {
     long left = limiter.decide(10).isAllowed() ? 10 : -1;
     assertThat(left).as("the bucket is full again").isEqualTo(10);
     assertThat(grantedTokens.get() + left).isLessThanOrEqualTo(produced);
+  }
+  /**
+   * The limit changed back and forth while threads take, reserve and cancel: nothing throws, no reservation hangs
+   * or is lost (each is ready or cancelled), and the limiter ends on the last limit given.
+   */
+  @Test
+  void changingTheLimitUnderLoadLosesNoWaiter() throws Exception {
+    ManualClock clock = new ManualClock(0);
+    Limit[] limits = {Limit.parse("100/s burst 10"), Limit.parse("300/s burst 5 and 1000/min"),
+        Limit.parse("50/s burst 3"), Limit.parse("200/s every 20ms burst 4")};
+    RateLimiter limiter = RateLimiter.builder(limits[0]).clock(clock).scheduler(clock).build();
+    ConcurrentLinkedQueue<Reservation> all = new ConcurrentLinkedQueue<>();
+    ConcurrentLinkedQueue<Throwable> thrown = new ConcurrentLinkedQueue<>();
+    AtomicBoolean stop = new AtomicBoolean();
+    List<Future<?>> workers = new ArrayList<>();
+    for (int i = 0; i < THREADS - 1; i++) {
+      int seed = i;
+      workers.add(pool.submit(() -> {
+        SplittableRandom r = new SplittableRandom(seed);
+        List<Reservation> mine = new ArrayList<>();
+        while (!stop.get()) {
+          try {
+            switch (r.nextInt(5)) {
+              case 0 -> limiter.tryAcquire(1 + r.nextInt(3));
+              case 1 -> limiter.estimate(1);
+              case 2, 3 -> {
+                Reservation res = limiter.reserve(1 + r.nextInt(3));
+                mine.add(res);
+                all.add(res);
+              }
+              default -> {
+                if (!mine.isEmpty()) {
+                  mine.remove(r.nextInt(mine.size())).cancel();
+                }
+              }
+            }
+          } catch (IllegalArgumentException costAboveTheBurstOfNow) {
+            // a cost valid a moment ago may exceed the burst of the limit changed meanwhile
+          } catch (Throwable t) {
+            thrown.add(t);
+          }
+          Thread.yield();
+        }
+      }));
+    }
+    int changes = 0;
+    for (int step = 0; step < 400; step++) {
+      clock.advance(Duration.ofMillis(2));
+      try {
+        limiter.changeLimit(limits[step % limits.length]);
+        changes++;
+      } catch (IllegalArgumentException waiterAboveTheNewBurst) {
+        assertThat(waiterAboveTheNewBurst).hasMessageContaining("is waiting");
+      }
+    }
+    stop.set(true);
+    for (Future<?> w : workers) {
+      w.get(10, TimeUnit.SECONDS);
+    }
+    assertThat(thrown).isEmpty();
+    assertThat(changes).isPositive();
+    limiter.changeLimit(limits[0]);
+    clock.advance(Duration.ofDays(1));
+    for (Reservation res : all) {
+      CompletableFuture<Void> f = res.whenReady();
+      assertThat(f.isDone()).as("no reservation hangs: %s", res).isTrue();
+      assertThat(res.isReady() || f.isCancelled()).isTrue();
+    }
+    assertThat(limiter.limit()).isEqualTo(limits[0]);
+    assertThat(limiter.available()).isEqualTo(10);
   }
 }

@@ -7,4 +7,9 @@ class InProcessStoreContractTest extends RateLimitStoreContract {
   protected RateLimitStore<String> newStore(Limit limit, ManualClock clock) {
     return KeyedRateLimiter.<String>builder(limit).clock(clock).scheduler(clock).build().asStore();
   }
+
+  @Override
+  protected RateLimitStore.Cancellation promisedCancellation() {
+    return RateLimitStore.Cancellation.EXACT;
+  }
 }

@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
 
 class KeyedRateLimiterTest {
 
-  private final ManualClock clock = new ManualClock(-42);
+  /** Reads -42 at Unix time 0: interval boundaries fall at whole intervals from the start. */
+  private final ManualClock clock = new ManualClock(-42, 0);
 
   private KeyedRateLimiter.Builder<String> builder(String limit) {
     return KeyedRateLimiter.<String>builder(Limit.parse(limit)).clock(clock).scheduler(clock);
@@ -59,8 +60,29 @@ class KeyedRateLimiterTest {
     limiter.cleanUp();
     assertThat(limiter.size()).isZero();
     assertThat(limiter.tryAcquire("k", 4)).isTrue();
-    // The next chunk comes at the limiter's next boundary (500 ms), not 250 ms after the key came back.
+    // The next chunk comes at the next boundary of the Unix clock (500 ms), not 250 ms after the key came back.
     assertThat(limiter.decide("k", 1).waitNanos()).isEqualTo(250_000_000);
+  }
+
+  @Test
+  void availableAndEstimateTakeNothingAndAddNoKey() {
+    KeyedRateLimiter<String> limiter = builder("10/s burst 5 and 100/min").build();
+    assertThat(limiter.available("new")).isEqualTo(5);
+    assertThat(limiter.estimate("new", 5)).isEqualTo(Decision.allowed(0, 3_000_000_000L));
+    assertThat(limiter.size()).as("asking adds no key").isZero();
+    assertThat(limiter.decide("k", 4).isAllowed()).isTrue();
+    assertThat(limiter.available("k")).isEqualTo(1);
+    assertThat(limiter.estimate("k", 2)).isEqualTo(Decision.refused(1, 100_000_000, 2_400_000_000L));
+    Reservation waiting = limiter.reserve("k", 3, Duration.ofSeconds(1));
+    assertThat(waiting.isReady()).isFalse();
+    assertThat(limiter.available("k")).as("nothing is available while a request waits").isZero();
+    assertThat(limiter.estimate("k", 1).waitNanos()).isEqualTo(300_000_000);
+    clock.advance(Duration.ofMillis(200));
+    assertThat(waiting.isReady()).isTrue();
+    assertThat(limiter.available("k")).isZero();
+    clock.advance(Duration.ofMillis(100));
+    assertThat(limiter.available("k")).isEqualTo(1);
+    assertThat(limiter.size()).isEqualTo(1);
   }
 
   @Test

@@ -13,7 +13,8 @@ import org.junit.jupiter.api.Test;
 /** Behaviour of the in-process limiter, on a manual clock: timelines, not sleeps. */
 class RateLimiterTest {
 
-  private final ManualClock clock = new ManualClock(123_456_789L);
+  /** At 2024-10-04T00:00:00Z, on a whole day: interval boundaries fall at whole intervals from the start. */
+  private final ManualClock clock = new ManualClock(123_456_789L, 20_000 * 86_400_000_000_000L);
   private final Timeline timeline = new Timeline(clock);
 
   private RateLimiter limiter(String limit) {
@@ -85,6 +86,51 @@ class RateLimiterTest {
     timeline.assertEvents();
     clock.advance(Duration.ofSeconds(1));
     timeline.assertEvents("ready A at 0.250000000", "ready B at 0.750000000", "ready C at 1.000000000");
+  }
+
+  @Test
+  void aReservationsDecisionAgreesWithWhetherItWasGranted() {
+    RateLimiter limiter = limiter("10/s burst 2");
+    Reservation now = limiter.reserve(2, Duration.ZERO);
+    assertThat(now.decision()).isEqualTo(Decision.allowed(0, 200_000_000));
+    Reservation later = limiter.reserve(1, Duration.ofSeconds(1));
+    assertThat(later.isGranted()).isTrue();
+    assertThat(later.isReady()).isFalse();
+    assertThat(later.decision().isAllowed()).isTrue();
+    assertThat(later.decision()).isEqualTo(Decision.allowedAfter(0, 100_000_000, 300_000_000));
+    assertThat(later.decision()).hasToString("allowed after 100000000 ns (remaining 0, full in 300000000 ns)");
+    Reservation refused = limiter.reserve(2, Duration.ofMillis(100));
+    assertThat(refused.isGranted()).isFalse();
+    assertThat(refused.decision().isAllowed()).isFalse();
+    assertThat(refused.decision().toString()).startsWith("refused (remaining 0, wait 300000000 ns");
+    assertThatThrownBy(() -> Decision.allowedAfter(0, 0, 1)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("positive");
+  }
+
+  @Test
+  void intervalBoundariesLieOnTheUnixClockWhereverALimiterIsCreated() {
+    // Created 100 ms after a boundary of the Unix clock: the first chunk comes 150 ms later, not 250 ms.
+    ManualClock c = new ManualClock(-7, 20_000 * 86_400_000_000_000L + 100_000_000);
+    Limit limit = Limit.parse("4/s every 250ms");
+    RateLimiter early = RateLimiter.builder(limit).clock(c).scheduler(c).build();
+    assertThat(early.decide(4).isAllowed()).isTrue();
+    assertThat(early.decide(1)).isEqualTo(Decision.refused(0, 150_000_000, 900_000_000));
+    c.advance(Duration.ofMillis(60));
+    // Another limiter, created later in the same interval, refills at the same instants.
+    RateLimiter late = RateLimiter.builder(limit).clock(c).scheduler(c).build();
+    assertThat(late.decide(4).isAllowed()).isTrue();
+    assertThat(late.decide(1)).isEqualTo(Decision.refused(0, 90_000_000, 840_000_000));
+    c.advance(Duration.ofMillis(90));
+    assertThat(early.tryAcquire()).isTrue();
+    assertThat(late.tryAcquire()).isTrue();
+    assertThat(early.tryAcquire()).isFalse();
+  }
+
+  @Test
+  void theSystemClockPlacesBoundariesOnTheWallClock() {
+    long wall = java.time.Instant.now().toEpochMilli() * 1_000_000;
+    long unix = Clock.system().unixNanosAt(System.nanoTime());
+    assertThat(Math.abs(unix - wall)).as("the system clock's Unix time against the wall clock").isLessThan(50_000_000);
   }
 
   @Test
@@ -268,12 +314,12 @@ class RateLimiterTest {
   @Test
   void theLockFreePathComesBackWhenNobodyWaits() {
     BucketRateLimiter limiter = (BucketRateLimiter) limiter("10/s burst 1");
-    assertThat(limiter.get(null)).isInstanceOf(Cell.class);
+    assertThat(limiter.state()).isInstanceOf(Cell.class);
     limiter.tryAcquire();
     limiter.acquireAsync(1);
-    assertThat(limiter.get(null)).isInstanceOf(LockedBucket.class);
+    assertThat(limiter.state()).isInstanceOf(LockedBucket.class);
     clock.advance(Duration.ofMillis(100));
-    assertThat(limiter.get(null)).isInstanceOf(Cell.class);
+    assertThat(limiter.state()).isInstanceOf(Cell.class);
     assertThat(clock.pendingTasks()).isZero();
   }
 

@@ -14,8 +14,13 @@ public final class ReferenceBucket {
   private final List<One> buckets = new ArrayList<>();
 
   public ReferenceBucket(Limit limit) {
+    this(limit, 0);
+  }
+
+  /** A bucket created at Unix time {@code unixStart}: interval boundaries lie at multiples of the interval in it. */
+  public ReferenceBucket(Limit limit, long unixStart) {
     for (Bandwidth b : limit.bandwidths()) {
-      buckets.add(new One(b));
+      buckets.add(new One(b, unixStart));
     }
   }
 
@@ -46,21 +51,23 @@ public final class ReferenceBucket {
     final long burst;
     final long interval;
     final long perInterval;
+    final long phase;
     Frac tokens;
     long t;
 
-    One(Bandwidth b) {
+    One(Bandwidth b, long unixStart) {
       rate = new Frac(BigInteger.valueOf(b.amount()), BigInteger.valueOf(b.periodNanos()));
       burst = b.capacity();
       interval = b.refillIntervalNanos();
       perInterval = b.tokensPerInterval();
+      phase = interval == 0 ? 0 : Math.floorMod(unixStart, interval);
       tokens = Frac.of(burst);
     }
 
     void advance(long now) {
       Frac added = interval == 0
           ? rate.times(now - t)
-          : Frac.of((now / interval - t / interval) * perInterval);
+          : Frac.of(((now + phase) / interval - (t + phase) / interval) * perInterval);
       tokens = tokens.plus(added).min(Frac.of(burst));
       t = now;
     }
@@ -74,7 +81,7 @@ public final class ReferenceBucket {
         return missing.divide(rate).ceil();
       }
       long boundaries = missing.divide(Frac.of(perInterval)).ceil();
-      return (t / interval + boundaries) * interval - t;
+      return ((t + phase) / interval + boundaries) * interval - phase - t;
     }
   }
 

@@ -38,6 +38,8 @@ final class BucketScript {
   static final int DECIDE_TIMED = 2;
   static final int RESERVE = 3;
   static final int CANCEL = 4;
+  /** The decision a request would get, writing nothing. */
+  static final int ESTIMATE = 5;
 
   static final int ALLOWED = 1;
   static final int RESERVED = 2;

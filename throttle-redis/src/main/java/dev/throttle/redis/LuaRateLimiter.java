@@ -5,10 +5,12 @@ import dev.throttle.core.Decision;
 import dev.throttle.core.KeyedRateLimiter;
 import dev.throttle.core.Limit;
 import dev.throttle.core.RateLimitExceededException;
+import dev.throttle.core.RateLimitStore.Cancellation;
 import dev.throttle.core.RateLimiter;
 import dev.throttle.core.Reservation;
 import dev.throttle.core.Scheduler;
 import java.time.Duration;
+import java.time.temporal.ChronoUnit;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -23,8 +25,8 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
 
   private static final Logger log = LoggerFactory.getLogger(RedisRateLimiter.class);
 
-  /** The longest wait granted, as in the core (about 73 years). */
-  static final long MAX_WAIT_NANOS = Long.MAX_VALUE / 4;
+  /** No limit on the wait: the core saturates it to its longest wait (about 73 years). */
+  private static final Duration FOREVER = ChronoUnit.FOREVER.getDuration();
 
   /** With an injected clock, keys live at least this long: Redis expires them on its own clock. */
   private static final long TEST_CLOCK_MIN_TTL_MILLIS = TimeUnit.HOURS.toMillis(1);
@@ -51,7 +53,6 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
   private final Deadlines deadlines;
   private final long closedWaitNanos;
   private final Clock clock; // null: Redis TIME
-  private final long origin;
   private final long minTtlMillis;
   private final Scheduler scheduler;
   private final KeyedRateLimiter<K> local; // the LOCAL policy's limiter, else null
@@ -77,7 +78,14 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
     this.circuit = new Circuit(b.circuitFailures, closedWaitNanos);
     this.deadlines = new Deadlines(timeoutNanos, Scheduler.shared());
     this.clock = b.clock;
-    this.origin = b.clock == null ? 0 : b.clock.nanoTime();
+    if (b.clock != null) {
+      long micros = nowMicros();
+      if (micros < 0 || micros >= BucketScript.MAX_CREDITS * 2) {
+        throw new IllegalArgumentException("the clock " + b.clock + " reads the Unix time " + micros
+            + " us; Redis counts exactly only from 1970 to 2112 (0 to 2^52 us): give the clock a Unix time"
+            + " (for a ManualClock: new ManualClock(start, unixNanosAtStart))");
+      }
+    }
     this.minTtlMillis = b.clock == null ? 0 : TEST_CLOCK_MIN_TTL_MILLIS;
     this.scheduler = b.scheduler;
     Limit localLimit = policy.localLimit(limit);
@@ -107,11 +115,21 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
     return decideInRedis(key, cost, false)
         .handle((result, failure) -> {
           if (failure != null) {
-            return degradedDecision(key, cost, failure);
+            return degradedDecision(key, cost, failure, true);
           }
           remember(key, cost, result.decision());
           return result.decision();
         });
+  }
+
+  @Override
+  public CompletableFuture<Decision> estimate(K key, long cost) {
+    limit.checkCost(cost);
+    Objects.requireNonNull(key, "key");
+    return call(keys.of(key), script.args(BucketScript.ESTIMATE, cost, nowMicros(), minTtlMillis, 0))
+        .handle((result, failure) -> failure != null
+            ? degradedDecision(key, cost, failure, false)
+            : result.decision());
   }
 
   /**
@@ -158,7 +176,7 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
   @Override
   public CompletableFuture<Void> acquireAsync(K key, long cost) {
     CompletableFuture<Void> done = new CompletableFuture<>();
-    reserve(key, cost, Duration.ofNanos(MAX_WAIT_NANOS)).whenComplete((reservation, failure) -> {
+    reserve(key, cost, FOREVER).whenComplete((reservation, failure) -> {
       if (failure != null) {
         done.completeExceptionally(failure);
         return;
@@ -182,7 +200,7 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
 
   @Override
   public void acquire(K key, long cost) throws InterruptedException {
-    Reservation reservation = reserve(key, cost, Duration.ofNanos(MAX_WAIT_NANOS)).join();
+    Reservation reservation = reserve(key, cost, FOREVER).join();
     if (!reservation.isGranted()) {
       throw new RateLimitExceededException("refused: " + reservation.decision(), reservation.decision());
     }
@@ -199,13 +217,18 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
       }
 
       @Override
+      public Cancellation cancellation() {
+        return Cancellation.IF_LAST;
+      }
+
+      @Override
       public boolean tryAcquire(long cost) {
         return LuaRateLimiter.this.tryAcquire(key, cost);
       }
 
       @Override
       public Reservation reserve(long cost) {
-        return reserve(cost, Duration.ofNanos(MAX_WAIT_NANOS));
+        return reserve(cost, FOREVER);
       }
 
       @Override
@@ -219,10 +242,25 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
       }
 
       @Override
+      public Decision estimate(long cost) {
+        return LuaRateLimiter.this.estimate(key, cost).join();
+      }
+
+      @Override
+      public long available() {
+        return LuaRateLimiter.this.available(key).join();
+      }
+
+      @Override
       public String toString() {
         return LuaRateLimiter.this + " for key " + key;
       }
     };
+  }
+
+  @Override
+  public Cancellation cancellation() {
+    return Cancellation.IF_LAST;
   }
 
   @Override
@@ -296,11 +334,15 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
     return out;
   }
 
-  private void giveBack(byte[][] redisKeys, byte[][] before, byte[][] after) {
+  /**
+   * Gives a cancelled reservation's tokens back if its keys still hold what it wrote: true if they went back, false
+   * if a later reservation keeps them spent or Redis could not be asked (which never breaks the limit).
+   */
+  private CompletableFuture<Boolean> giveBack(byte[][] redisKeys, byte[][] before, byte[][] after) {
     if (!circuit.tryPass()) {
-      return; // Redis is away: the tokens stay spent, which never breaks the limit
+      return CompletableFuture.completedFuture(false); // Redis is away: the tokens stay spent
     }
-    CompletableFuture<BucketScript.Result> done = new CompletableFuture<>();
+    CompletableFuture<Boolean> done = new CompletableFuture<>();
     deadlines.watch(done);
     done.whenComplete((r, e) -> {
       if (e == null) {
@@ -315,16 +357,18 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
         if (e != null) {
           done.completeExceptionally(e);
         } else {
-          done.complete(null);
+          done.complete(reply != null && reply.size() == 1 && Long.valueOf(1).equals(reply.get(0)));
         }
       });
     } catch (RuntimeException e) {
       done.completeExceptionally(e);
     }
+    return done;
   }
 
+  /** -1 for Redis TIME; with an injected clock, its Unix time in microseconds (boundaries as in the core). */
   private long nowMicros() {
-    return clock == null ? -1 : Math.floorDiv(clock.nanoTime() - origin, 1000);
+    return clock == null ? -1 : Math.floorDiv(clock.unixNanosAt(clock.nanoTime()), 1000);
   }
 
   private void remember(K key, long cost, Decision decision) {
@@ -335,12 +379,14 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
 
   // ---- the failure policy ----
 
-  private Decision degradedDecision(K key, long cost, Throwable failure) {
+  /** The policy's decision; {@code take}: false for an estimate, which takes nothing from the local limiter either. */
+  private Decision degradedDecision(K key, long cost, Throwable failure, boolean take) {
     count(failure);
     return switch (policy.kind) {
       case OPEN -> cost == 1 ? fullBucketOne : fullBucket(cost);
       case CLOSED -> closedRefusal();
-      case LOCAL -> cost <= local.limit().maxCost() ? local.decide(key, cost) : closedRefusal();
+      case LOCAL -> cost > local.limit().maxCost() ? closedRefusal()
+          : take ? local.decide(key, cost) : local.estimate(key, cost);
     };
   }
 

@@ -60,8 +60,8 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>When Redis is away</h2>
  *
- * {@link #connect(String)} never fails because Redis is down: it waits for the first attempt to connect (at most
- * about a second), then goes on connecting in the background, retrying every 10 ms to 1 s, and reconnects by
+ * {@link #connect(String)} never fails because Redis is down: it waits for the first attempt to connect and to warm
+ * the connection (at most about two seconds), then goes on connecting in the background, retrying every 10 ms to 1 s, and reconnects by
  * itself after the connection is lost. Until connected, commands fail at once (they are not queued), and each
  * limiter answers by its {@link FailurePolicy}.
  *
@@ -218,7 +218,7 @@ public final class RedisLimits implements AutoCloseable {
     } catch (RuntimeException e) {
       attempt = CompletableFuture.failedFuture(e);
     }
-    return attempt.whenComplete((c, e) -> {
+    return attempt.thenCompose(c -> warmUp(c).handle((v, warmUpFailure) -> c)).whenComplete((c, e) -> {
       if (e == null) {
         if (closed) {
           c.closeAsync();
@@ -240,9 +240,31 @@ public final class RedisLimits implements AutoCloseable {
   }
 
   /**
+   * Warms a new connection before any limiter uses it: loads the script (so the first decision is one
+   * {@code EVALSHA}, not a {@code NOSCRIPT} and an {@code EVAL}) and runs it once, writing nothing, so that the first
+   * decision does not pay for cold code on either side. A failure here is only logged by the first decision's path.
+   */
+  private static CompletableFuture<?> warmUp(StatefulConnection<byte[], byte[]> c) {
+    if (c instanceof StatefulRedisConnection<byte[], byte[]> single) {
+      RedisScriptingAsyncCommands<byte[], byte[]> async = single.async();
+      return async.scriptLoad(BucketScript.SOURCE_BYTES).toCompletableFuture()
+          .thenCompose(sha -> async.<List<Object>>evalsha(BucketScript.SHA, ScriptOutputType.MULTI,
+              new byte[][] {WARM_UP_KEY}, WARM_UP_SCRIPT.args(BucketScript.ESTIMATE, 1, -1, 0, 0))
+              .toCompletableFuture());
+    }
+    return CompletableFuture.completedFuture(null); // a cluster's masters are warmed when it connects
+  }
+
+  /** A key no limiter uses (prefixes end with ':' before a '{'), read and never written by the warm-up. */
+  private static final byte[] WARM_UP_KEY = "throttle-warm-up".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+  private static final BucketScript WARM_UP_SCRIPT = new BucketScript(Limit.parse("1/s"));
+
+  /**
    * A cluster connection needs the topology first (Lettuce's async connect does not load it), and then a connection
    * to each master, which Lettuce opens on first use and, with commands rejected while disconnected, would refuse
-   * that first command: so one harmless command is sent to each master until it passes (at most 2 seconds).
+   * that first command: so each master runs the script once, writing nothing (which also loads it there), until it
+   * passes (at most 2 seconds).
    */
   private static CompletableFuture<StatefulRedisClusterConnection<byte[], byte[]>> connectCluster(
       RedisClusterClient cluster) {
@@ -264,7 +286,8 @@ public final class RedisLimits implements AutoCloseable {
 
   private static void touch(StatefulRedisClusterConnection<byte[], byte[]> c, byte[] key, long deadline,
       CompletableFuture<Void> open) {
-    c.async().<Long>eval("return 1", ScriptOutputType.INTEGER, key).whenComplete((v, e) -> {
+    c.async().<List<Object>>eval(BucketScript.SOURCE_BYTES, ScriptOutputType.MULTI, new byte[][] {key},
+        WARM_UP_SCRIPT.args(BucketScript.ESTIMATE, 1, -1, 0, 0)).whenComplete((v, e) -> {
       if (e == null || System.nanoTime() - deadline > 0) {
         open.complete(null);
       } else {

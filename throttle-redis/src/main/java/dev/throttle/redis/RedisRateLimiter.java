@@ -19,7 +19,7 @@ import java.util.function.Function;
  *
  * <pre>{@code
  * RedisRateLimiter<String> perUser = redis.limiter(Limit.parse("10/s burst 5"))
- *     .timeout(Duration.ofMillis(5))
+ *     .timeout(Duration.ofMillis(50))
  *     .onFailure(FailurePolicy.localShare(4))   // 4 servers: each keeps a quarter when Redis is away
  *     .build();
  * perUser.decide(userId, 1).thenAccept(d -> ...);   // async: one round trip
@@ -41,12 +41,14 @@ import java.util.function.Function;
  * once, as of the moment the reservation will be ready, so the waiters of all processes are served first come, first
  * served, and nobody overtakes them; the wait itself is one scheduled task here. Cancelling a waiting reservation
  * gives its tokens back when no later reservation was made on the key; otherwise they stay spent (the waiters in
- * other processes cannot be moved up), and the limit holds with room to spare. With several limits combined, a
- * reservation is counted as of its due time rounded up to the microsecond.
+ * other processes cannot be moved up), and the limit holds with room to spare: {@link #cancellation()} is
+ * {@link dev.throttle.core.RateLimitStore.Cancellation#IF_LAST}, and a reservation's
+ * {@link Reservation#refunded()} says what its cancel did. With several limits combined, a reservation is counted as
+ * of its due time rounded up to the microsecond.
  *
  * <h2>When Redis is away</h2>
  *
- * A call that Redis does not answer within the {@linkplain Builder#timeout(Duration) timeout} (default 5 ms), or
+ * A call that Redis does not answer within the {@linkplain Builder#timeout(Duration) timeout} (default 50 ms), or
  * answers with an error, is answered by the {@link FailurePolicy} (default {@link FailurePolicy#failClosed()}),
  * counted in {@link #stats()} and logged. After {@linkplain Builder#circuit(int, Duration) some failures in a row}
  * the limiter stops asking Redis for a while and answers by the policy at once, then probes Redis with one call
@@ -75,6 +77,31 @@ public interface RedisRateLimiter<K> extends RateLimitStore<K> {
   @Override
   CompletableFuture<Reservation> reserve(K key, long cost, Duration maxWait);
 
+  /**
+   * {@link dev.throttle.core.RateLimitStore.Cancellation#IF_LAST}: a cancelled reservation's tokens go back only if
+   * no later reservation was made on its key, here or in another process.
+   */
+  @Override
+  Cancellation cancellation();
+
+  /**
+   * What {@link #decide} would answer now for {@code key}, taking nothing (one round trip of the same script, which
+   * writes nothing for it). A snapshot: another caller, here or elsewhere, may take the tokens first. When Redis
+   * cannot answer, the failure policy answers as it would for {@link #decide}.
+   *
+   * @throws IllegalArgumentException (at once) if {@code cost} is below 1 or above the limit's burst
+   */
+  @Override
+  CompletableFuture<Decision> estimate(K key, long cost);
+
+  /**
+   * The tokens a request for {@code key} could take now without waiting (0 while reservations wait); takes nothing.
+   * From {@link #estimate estimate(key, 1)}: the tokens that would remain after one, plus that one.
+   */
+  default CompletableFuture<Long> available(K key) {
+    return estimate(key, 1).thenApply(d -> d.isAllowed() ? d.remaining() + 1 : d.remaining());
+  }
+
   /** Whether {@code cost} tokens were taken for {@code key}; async. */
   default CompletableFuture<Boolean> tryAcquireAsync(K key, long cost) {
     return decide(key, cost).thenApply(Decision::isAllowed);
@@ -102,7 +129,8 @@ public interface RedisRateLimiter<K> extends RateLimitStore<K> {
 
   /**
    * This limiter for one key, as the core's {@link RateLimiter}: a limit shared by every process (for example one
-   * global limit on calls to a partner's API). Its methods block for the round trip (at most the timeout).
+   * global limit on calls to a partner's API). Its methods block for the round trip (at most the timeout), and its
+   * cancellation is {@link dev.throttle.core.RateLimitStore.Cancellation#IF_LAST}.
    */
   RateLimiter forKey(K key);
 
@@ -127,11 +155,21 @@ public interface RedisRateLimiter<K> extends RateLimitStore<K> {
 
   /** Configures a {@link RedisRateLimiter}; from {@link RedisLimits#limiter(Limit)}. */
   final class Builder<K> {
+    /**
+     * 50 ms: what a real network meets, not only a loopback one. A round trip is well below a millisecond in one
+     * data centre, but a fresh process's first calls run cold code (JIT) and a first connection, a client's GC
+     * pause or a Redis fork for a snapshot adds tens of milliseconds, and 5 ms (the earlier default) refused the
+     * first request of a fresh application under fail-closed. A timeout is paid only until the circuit opens (5
+     * failures in a row by default), so a dead Redis costs a few slow calls, not one per request; the gateway
+     * chose the same. Lower it where Redis is close and the latency budget is tight.
+     */
+    static final Duration DEFAULT_TIMEOUT = Duration.ofMillis(50);
+
     final RedisLimits redis;
     final Limit limit;
     final Function<? super K, byte[]> encoder;
     String prefix = "throttle:";
-    Duration timeout = Duration.ofMillis(5);
+    Duration timeout = DEFAULT_TIMEOUT;
     FailurePolicy failurePolicy = FailurePolicy.failClosed();
     int circuitFailures = 5;
     Duration circuitOpen = Duration.ofSeconds(1);
@@ -178,7 +216,7 @@ public interface RedisRateLimiter<K> extends RateLimitStore<K> {
       return this;
     }
 
-    /** How long to wait for Redis before answering by the failure policy; default 5 ms. */
+    /** How long to wait for Redis before answering by the failure policy; default 50 ms (see why above). */
     public Builder<K> timeout(Duration timeout) {
       Objects.requireNonNull(timeout, "timeout");
       if (timeout.isNegative() || timeout.isZero()) {
@@ -222,9 +260,10 @@ public interface RedisRateLimiter<K> extends RateLimitStore<K> {
     }
 
     /**
-     * For tests and simulations: decide on this clock instead of Redis {@code TIME} (microseconds since the limiter
-     * was built), and wait on {@link #scheduler(Scheduler)}. Every process must then use the same clock; keys expire
-     * no sooner than an hour, since Redis expires them on its own clock.
+     * For tests and simulations: decide on this clock instead of Redis {@code TIME} (its
+     * {@linkplain Clock#unixNanosAt Unix time}, in microseconds, which must lie between 1970 and 2112), and wait on
+     * {@link #scheduler(Scheduler)}. Every process must then use the same clock; keys expire no sooner than an hour,
+     * since Redis expires them on its own clock.
      */
     public Builder<K> clock(Clock clock) {
       this.clock = Objects.requireNonNull(clock, "clock");

@@ -3,14 +3,18 @@ package dev.throttle.redis;
 import dev.throttle.core.Decision;
 import dev.throttle.core.Scheduler;
 import dev.throttle.core.WaitingReservation;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 
 /**
  * A reservation that Redis granted with a wait: its tokens are already counted there (the key's state is written
  * as of its due time), so here it only waits, with one task on the scheduler. It is its own future, as in the core.
  *
  * <p>Cancelling it before it is ready gives its tokens back in Redis if no later reservation was made on the key
- * (the script checks that the key still holds what this reservation wrote); otherwise they stay spent.
+ * (the script checks that the key still holds what this reservation wrote); otherwise they stay spent
+ * ({@link dev.throttle.core.RateLimitStore.Cancellation#IF_LAST}). {@link #refunded()} completes with which, when
+ * Redis has answered (false if it could not be asked or did not answer).
  */
 final class RedisReservation extends WaitingReservation {
 
@@ -20,12 +24,13 @@ final class RedisReservation extends WaitingReservation {
 
   private final AtomicInteger state = new AtomicInteger(WAITING);
   private final Decision decision;
-  private final Runnable giveBack;
+  private final Supplier<CompletableFuture<Boolean>> giveBack;
   private volatile Scheduler.Cancellable wakeup;
 
-  RedisReservation(Decision decision, Runnable giveBack) {
+  RedisReservation(Decision decision, Supplier<CompletableFuture<Boolean>> giveBack) {
     super(decision.waitNanos(), decision.resetNanos());
-    this.decision = decision;
+    // The script answers a reservation that waits as a refusal with its wait; it is granted.
+    this.decision = Decision.allowedAfter(decision.remaining(), decision.waitNanos(), decision.resetNanos());
     this.giveBack = giveBack;
   }
 
@@ -60,7 +65,7 @@ final class RedisReservation extends WaitingReservation {
     if (w != null) {
       w.cancel();
     }
-    giveBack.run();
+    giveBack.get().whenComplete((refunded, e) -> settleRefund(e == null && refunded));
     return true;
   }
 

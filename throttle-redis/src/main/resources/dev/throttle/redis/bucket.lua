@@ -12,7 +12,8 @@ UNITS. Time is in whole microseconds: Redis TIME gives them (seconds * 10^6 + mi
 and stays below 2^52 until the year 2112); tests pass an explicit time instead. A greedy bucket of rate
 amount/period is written in lowest terms a/p tokens per microsecond, and counted in credits: a microsecond is worth
 a credits and a token costs p credits (3/s: a = 3, p = 10^6). An interval bucket gains k tokens at each boundary of
-I microseconds, boundaries counted from time 0 (the Unix epoch with Redis TIME); one token is one credit (a = k,
+I microseconds, boundaries at multiples of I since time 0 (the Unix epoch: Redis TIME, or the Unix time of a
+test's clock), as in the core; one token is one credit (a = k,
 p = 1). The capacity C = burst * p. The caller (Java) checks when it builds a limiter that C <= 2^51 and that the
 time to fill an empty bucket is at most 2^51 microseconds, and refuses other limits with a message.
 
@@ -54,7 +55,7 @@ expires when its bucket is full again: a missing key is a full bucket, so no key
 the TTL for tests whose injected clock is not Redis's.
 
 ARGV[1] packs the numbers as little-endian doubles (one argument is much cheaper for Redis than ten): op (1 decide,
-2 decide answering the time, 3 reserve, 4 cancel), cost, now in microseconds (-1 for Redis TIME), minimum TTL in
+2 decide answering the time, 3 reserve, 4 cancel, 5 estimate: the decision without writing anything), cost, now in microseconds (-1 for Redis TIME), minimum TTL in
 ms, maximum wait (microseconds, then the extra nanoseconds 0..999), then a, p, C, I for each key (I = 0: greedy).
 For a cancel, ARGV[2j] and ARGV[2j + 1] are key j's state before the reservation ('' for none) and the state it
 must still hold.
@@ -82,7 +83,7 @@ local function divmod(x, y) -- x >= 0, y > 0, integers below 2^53: exact floor q
   return q, r
 end
 
-local DECIDE, RESERVE, CANCEL = 1, 3, 4
+local DECIDE, RESERVE, CANCEL, ESTIMATE = 1, 3, 4, 5
 local A = ARGV[1]
 local op, cost, now, minTtl, maxWaitUs, maxWaitNs = unpack('<dddddd', A)
 if now < 0 then
@@ -186,7 +187,7 @@ end
 
 -- A decision's reply: short while both times are below 2^53 nanoseconds (9007199254740 microseconds).
 local function reply(flag, remaining, waitUs, waitNs, resetUs, resetNs)
-  if op == DECIDE and waitUs < 9007199254740 and resetUs < 9007199254740 then
+  if (op == DECIDE or op == ESTIMATE) and waitUs < 9007199254740 and resetUs < 9007199254740 then
     return {flag, remaining, waitUs * 1000 + waitNs, resetUs * 1000 + resetNs}
   end
   return {flag + 10, remaining, waitUs, waitNs, resetUs, resetNs, now}
@@ -243,7 +244,9 @@ if allowed then
       remaining = left
     end
     resetUs, resetNs = later(resetUs, resetNs, timeTo(j, N[j] + P[4 * j - 1], t))
-    store(j, t, N[j])
+    if op ~= ESTIMATE then
+      store(j, t, N[j])
+    end
   end
   return reply(1, remaining, 0, 0, resetUs, resetNs)
 end
@@ -255,40 +258,44 @@ for j = 1, n do
 end
 waitUs = waitUs + (t - now)
 
-if op ~= RESERVE then
-  local remaining = -1
-  local resetUs, resetNs = 0, 0
-  for j = 1, n do
-    local left = 0
-    if not queued then
-      left = divmod(-L[j], P[4 * j - 2])
-    end
-    if remaining < 0 or left < remaining then
-      remaining = left
-    end
-    resetUs, resetNs = later(resetUs, resetNs, timeTo(j, L[j] + P[4 * j - 1], t))
-  end
-  return reply(0, remaining, waitUs, waitNs, resetUs + (t - now), resetNs)
-end
-
--- Reserve: the queue's simulation of the core. The request is granted at `due`, when every bucket holds its cost;
--- each bucket is written as it will be right after that grant.
+-- The request as the core's queue simulates it: granted at `due`, when every bucket holds its cost (the wait
+-- rounded up to a whole microsecond), each bucket as it will be right after that grant. A reservation is written
+-- so; while others wait, a refusal reports the reset as if it had queued too, as the core does.
 local dueUs = waitUs
 if waitNs > 0 then
   dueUs = dueUs + 1
 end
 local due = now + dueUs
 local after = {}
-local resetUs, resetNs = 0, 0
-for j = 1, n do
-  after[j] = refill(j, L[j], steps(j, t, due)) + cost * P[4 * j - 2]
-  resetUs, resetNs = later(resetUs, resetNs, timeTo(j, after[j] + P[4 * j - 1], due))
+local queuedUs, queuedNs = 0, 0
+if queued or op == RESERVE then
+  for j = 1, n do
+    after[j] = refill(j, L[j], steps(j, t, due)) + cost * P[4 * j - 2]
+    queuedUs, queuedNs = later(queuedUs, queuedNs, timeTo(j, after[j] + P[4 * j - 1], due))
+  end
+  queuedUs = queuedUs + dueUs -- counted from due above; from now here
 end
-resetUs = resetUs + dueUs -- counted from due above; from now here
+
+-- Refused with nobody waiting: the buckets as they are (t is now).
+local remaining, resetUs, resetNs = 0, queuedUs, queuedNs
+if not queued then
+  remaining, resetUs, resetNs = -1, 0, 0
+  for j = 1, n do
+    local left = divmod(-L[j], P[4 * j - 2])
+    if remaining < 0 or left < remaining then
+      remaining = left
+    end
+    resetUs, resetNs = later(resetUs, resetNs, timeTo(j, L[j] + P[4 * j - 1], t))
+  end
+end
+
+if op ~= RESERVE then
+  return reply(0, remaining, waitUs, waitNs, resetUs, resetNs)
+end
 if waitUs > maxWaitUs or (waitUs == maxWaitUs and waitNs > maxWaitNs) or waitUs >= FAR then
-  return {10, 0, waitUs, waitNs, resetUs, resetNs, now}
+  return {10, remaining, waitUs, waitNs, resetUs, resetNs, now} -- not granted: what a decision would answer
 end
-local result = {12, 0, waitUs, waitNs, resetUs, resetNs, now}
+local result = {12, 0, waitUs, waitNs, queuedUs, queuedNs, now}
 for j = 1, n do
   result[6 + 2 * j] = S[j]
   result[7 + 2 * j] = store(j, due, after[j])

@@ -63,6 +63,25 @@ class RedisRateLimiterTest {
   }
 
   @Test
+  void anEstimateWritesNothingInRedis() {
+    ManualClock clock = new ManualClock(0, 20_000 * 86_400_000_000_000L);
+    RedisRateLimiter<String> limiter = limiter("10/s burst 5").prefix("estimate:").clock(clock).scheduler(clock)
+        .build();
+    assertThat(limiter.estimate("k", 5).join()).isEqualTo(Decision.allowed(0, 500_000_000));
+    assertThat(limiter.available("k").join()).isEqualTo(5);
+    assertThat(keys("estimate:*")).as("no key written for an estimate").isEmpty();
+    assertThat(limiter.decide("k", 3).join().isAllowed()).isTrue();
+    byte[] state = cli.get("estimate:{k}:10/s_burst_5".getBytes(StandardCharsets.UTF_8));
+    assertThat(limiter.estimate("k", 3).join()).isEqualTo(Decision.refused(2, 100_000_000, 300_000_000));
+    assertThat(cli.get("estimate:{k}:10/s_burst_5".getBytes(StandardCharsets.UTF_8))).isEqualTo(state);
+    RateLimiter one = limiter.forKey("k");
+    assertThat(one.available()).isEqualTo(2);
+    assertThat(one.estimate(2)).isEqualTo(Decision.allowed(0, 500_000_000));
+    assertThat(one.decide(2)).isEqualTo(Decision.allowed(0, 500_000_000));
+    assertThat(one.available()).isZero();
+  }
+
+  @Test
   void eachBucketIsOneKeyThatExpiresWhenTheBucketIsFullAgain() {
     RedisRateLimiter<String> limiter = limiter("10/s burst 5 and 50/s burst 20").prefix("expiry:").build();
     assertThat(limiter.decide("user", 3).join().isAllowed()).isTrue();

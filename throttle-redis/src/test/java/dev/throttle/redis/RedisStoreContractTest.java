@@ -43,7 +43,7 @@ class RedisStoreContractTest extends RateLimitStoreContract {
 
   /** Waiting reservations live in other processes: a cancelled one cannot move them up. */
   @Override
-  protected boolean cancellingReturnsTokensPastLaterReservations() {
-    return false;
+  protected RateLimitStore.Cancellation promisedCancellation() {
+    return RateLimitStore.Cancellation.IF_LAST;
   }
 }
