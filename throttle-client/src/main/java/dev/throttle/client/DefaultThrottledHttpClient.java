@@ -305,10 +305,39 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
       exchange = CompletableFuture.failedFuture(e);
     }
     call.stage = exchange;
-    exchange.whenCompleteAsync((response, error) -> onResponse(call, permit, response, error), executor);
+    bounded(exchange, call.request).whenCompleteAsync((response, error) -> onResponse(call, permit, response, error),
+        executor);
     if (call.isDone()) {
       exchange.cancel(true);
     }
+  }
+
+  /**
+   * The exchange, failed with a {@link HttpTimeoutException} (and aborted) when the request's timeout passes before
+   * it ends, body included: the {@link HttpClient}'s own timeout stops at the response headers, so a body trickled
+   * a byte a second would otherwise hold the call for as long as the server likes.
+   */
+  private <T> CompletableFuture<HttpResponse<T>> bounded(CompletableFuture<HttpResponse<T>> exchange,
+      HttpRequest request) {
+    if (request.timeout().isEmpty() || exchange.isDone()) {
+      return exchange;
+    }
+    Duration timeout = request.timeout().get();
+    CompletableFuture<HttpResponse<T>> bounded = new CompletableFuture<>();
+    Scheduler.Cancellable timer = scheduler.schedule(() -> {
+      if (bounded.completeExceptionally(new HttpTimeoutException("request timed out after " + timeout))) {
+        executor.execute(() -> exchange.cancel(true));
+      }
+    }, timeout.toNanos());
+    exchange.whenComplete((response, error) -> {
+      timer.cancel();
+      if (error != null) {
+        bounded.completeExceptionally(error);
+      } else {
+        bounded.complete(response);
+      }
+    });
+    return bounded;
   }
 
   // ---- responses ----
@@ -373,7 +402,7 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
       return;
     }
     if (asked.waitTime().isPresent() && !honoured) {
-      String why = "HTTP " + status + ": the server asked to wait " + seconds(asked.waitTime().get()) + " ("
+      String why = "HTTP " + status + ": the server asked to wait " + asked.askedText() + " ("
           + asked.source() + "), more than the maximum " + seconds(policy.maxServerWait());
       log.warn("{} {}: {}; not retried", request.method(), request.uri(), why);
       finish(call, Outcome.Status.FAILED, response, why);
