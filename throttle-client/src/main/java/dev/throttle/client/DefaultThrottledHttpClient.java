@@ -262,6 +262,11 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
       if (probe == Probe.NONE) {
         probe = Probe.SENT;
       }
+      long hold = holdNanos(clock.nanoTime());
+      if (hold > 0) {
+        requestSlotLater(hold); // a slot taken now would only be held back at dispatch, its rate token wasted
+        return;
+      }
     }
     CompletableFuture<Permit> slot = throttle.acquireAsync(cost);
     synchronized (lock) {
@@ -272,6 +277,26 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
       }
     }
     discard(slot);
+  }
+
+  /**
+   * How long a new request for a slot should wait before it asks the throttle: until the end of a pause, or, when
+   * the slots already asked for will take what is left of the window's quota, until the window ends. Called with
+   * the lock held.
+   */
+  private long holdNanos(long now) {
+    if (paused && now - pausedUntil < 0) {
+      return pausedUntil - now;
+    }
+    if (!windowMode) {
+      return 0;
+    }
+    boolean open = windowStart != NO_WINDOW && now - windowEnd < 0;
+    long left = open ? allowance : quota;
+    if (slotRequests.size() < left) {
+      return 0;
+    }
+    return open ? windowEnd - now : windowNanos;
   }
 
   /** One more request for a slot, at the end of a pause. Called with the lock held. */
