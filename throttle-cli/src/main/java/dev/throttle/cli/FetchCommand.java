@@ -62,7 +62,8 @@ final class FetchCommand implements Callable<Integer> {
   String input;
 
   @Option(names = "--rate", required = true,
-      description = "The limit to keep to, in the limit grammar: 4/s, 100/s burst 20, 6000/min, 10/s and 1000/h.")
+      description = "The limit to keep to, in the limit grammar: 4/s, 100/s burst 20, 6000/min, 10/s and 1000/h; "
+          + "or auto: learn it from the server's RateLimit fields, else from its 429s (adaptive).")
   String rate;
 
   @Option(names = "--concurrency", defaultValue = "16", description = "Most requests in flight (default: ${DEFAULT-VALUE}).")
@@ -95,9 +96,11 @@ final class FetchCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     CommandLine cl = spec.commandLine();
-    Limit limit;
+    Limit limit = null;
     try {
-      limit = Limit.parse(rate);
+      if (!rate.equals("auto")) {
+        limit = Limit.parse(rate);
+      }
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(cl, "--rate: " + e.getMessage());
     }
@@ -139,7 +142,8 @@ final class FetchCommand implements Callable<Integer> {
     for (FetchInput.Line l : lines) {
       jobs.add(Job.of(String.valueOf(l.id()), l.request()));
     }
-    try (ThrottledHttpClient client = ThrottledHttpClient.builder(limit).maxInFlight(concurrency)
+    try (ThrottledHttpClient client = (limit == null ? ThrottledHttpClient.builder() : ThrottledHttpClient.builder(limit))
+        .maxInFlight(concurrency)
         .retryPolicy(policy).adaptive(adaptive).build()) {
       Batch batch = BatchRunner.start(client, jobs.iterator(), HttpResponse.BodyHandlers.ofByteArray(),
           new BatchListener<byte[]>() {
@@ -174,6 +178,7 @@ final class FetchCommand implements Callable<Integer> {
       }
       err.println(stats.summaryLine());
       err.println("by status: " + describe(stats.byStatusCode()) + "; attempts " + stats.attempts());
+      err.println("learned: " + client.learned().describe());
       err.flush();
       return stats.succeeded() == stats.jobs() ? 0 : 1;
     }
