@@ -30,8 +30,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -64,7 +62,8 @@ final class FetchCommand implements Callable<Integer> {
   String input;
 
   @Option(names = "--rate", required = true,
-      description = "The limit to keep to, in the limit grammar: 4/s, 100/s burst 20, 6000/min, 10/s and 1000/h.")
+      description = "The limit to keep to, in the limit grammar: 4/s, 100/s burst 20, 6000/min, 10/s and 1000/h; "
+          + "or auto: learn it from the server's RateLimit fields, else from its 429s (adaptive).")
   String rate;
 
   @Option(names = "--concurrency", defaultValue = "16", description = "Most requests in flight (default: ${DEFAULT-VALUE}).")
@@ -97,9 +96,11 @@ final class FetchCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     CommandLine cl = spec.commandLine();
-    Limit limit;
+    Limit limit = null;
     try {
-      limit = Limit.parse(rate);
+      if (!rate.equals("auto")) {
+        limit = Limit.parse(rate);
+      }
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(cl, "--rate: " + e.getMessage());
     }
@@ -141,7 +142,8 @@ final class FetchCommand implements Callable<Integer> {
     for (FetchInput.Line l : lines) {
       jobs.add(Job.of(String.valueOf(l.id()), l.request()));
     }
-    try (ThrottledHttpClient client = ThrottledHttpClient.builder(limit).maxInFlight(concurrency)
+    try (ThrottledHttpClient client = (limit == null ? ThrottledHttpClient.builder() : ThrottledHttpClient.builder(limit))
+        .maxInFlight(concurrency)
         .retryPolicy(policy).adaptive(adaptive).build()) {
       Batch batch = BatchRunner.start(client, jobs.iterator(), HttpResponse.BodyHandlers.ofByteArray(),
           new BatchListener<byte[]>() {
@@ -157,26 +159,15 @@ final class FetchCommand implements Callable<Integer> {
               }
             }
           });
-      // Ctrl-C (or SIGTERM): cancel, let every job get its line, flush. The JVM then exits with 130 (143).
-      Thread hook = new Thread(() -> {
-        batch.cancel();
-        try {
-          batch.completion().get(10, TimeUnit.SECONDS);
-        } catch (InterruptedException | java.util.concurrent.ExecutionException | TimeoutException e) {
-          // write what there is
-        }
-        flushQuietly(out);
-      }, "throttle-fetch-shutdown");
-      Runtime.getRuntime().addShutdownHook(hook);
+      // Ctrl-C (SIGINT) or SIGTERM: cancel the batch; every job still gets its line, the summary is printed and the
+      // exit code is 1 (some requests were cancelled), as the help says. A handler, not a shutdown hook: a hook runs
+      // while the JVM is already exiting with 130 (143), too late to print the summary or choose the code.
+      List<Signals.Registration> signals = Signals.onInterrupt(batch::cancel);
       Stats stats;
       try {
         stats = batch.completion().join();
       } finally {
-        try {
-          Runtime.getRuntime().removeShutdownHook(hook);
-        } catch (IllegalStateException shuttingDown) {
-          // the hook is running: it flushes
-        }
+        signals.forEach(Signals.Registration::restore);
       }
       out.flush();
       if (output != null) {
@@ -187,6 +178,7 @@ final class FetchCommand implements Callable<Integer> {
       }
       err.println(stats.summaryLine());
       err.println("by status: " + describe(stats.byStatusCode()) + "; attempts " + stats.attempts());
+      err.println("learned: " + client.learned().describe());
       err.flush();
       return stats.succeeded() == stats.jobs() ? 0 : 1;
     }
@@ -242,11 +234,4 @@ final class FetchCommand implements Callable<Integer> {
     return sb.length() == 0 ? "nothing" : sb.toString();
   }
 
-  private static void flushQuietly(Writer out) {
-    try {
-      out.flush();
-    } catch (IOException ignored) {
-      // nothing more to do at exit
-    }
-  }
 }

@@ -86,7 +86,8 @@ class MainTest {
     assertThat(out())
         .contains("throttle demo: 60 requests to a mock API that allows 40 requests/s")
         .contains("[60] requests processed in [")
-        .containsPattern("utilization \\d+\\.\\d % of the allotted 40 rps; \\d+ answered 429 by the API; 0 failed; 0 lost")
+        .containsPattern("utilization \\d+\\.\\d % of what the API allows \\(40 rps, bursty: 0.55 s at best\\); \\d+ answered 429 by the API; 0 failed; 0 lost")
+        .contains("learned: rate 40.00/s (configured)")
         .contains("The seeds' published results at 4 rps allotted: 3.14 rps (78 %)");
   }
 
@@ -102,8 +103,11 @@ class MainTest {
     assertThat(((Number) m.get("elapsed_s")).doubleValue()).isGreaterThanOrEqualTo(0.5);
     assertThat(m.get("lost")).isEqualTo(0);
     assertThat(m.get("allotted_rps")).isEqualTo(30);
-    double throughput = ((Number) m.get("throughput_rps")).doubleValue();
-    assertThat(((Number) m.get("utilization")).doubleValue()).isCloseTo(throughput / 30, org.assertj.core.data.Offset.offset(1e-3));
+    // utilization = the shortest time the limit allows (15 after the burst at 30/s, plus 20 ms) / the time taken
+    double elapsed = ((Number) m.get("elapsed_s")).doubleValue();
+    assertThat(m.get("shortest_elapsed_s")).isEqualTo(0.52);
+    assertThat(((Number) m.get("utilization")).doubleValue()).isCloseTo(0.52 / elapsed, org.assertj.core.data.Offset.offset(2e-3));
+    assertThat(m).containsKeys("api", "learned");
     @SuppressWarnings("unchecked")
     java.util.Map<String, Object> latency = (java.util.Map<String, Object>) m.get("latency_ms");
     assertThat(latency).containsKeys("p50", "p90", "p99", "max");

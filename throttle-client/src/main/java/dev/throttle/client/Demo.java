@@ -27,13 +27,41 @@ public final class Demo {
   private final int concurrency;
   private final Duration latency;
   private final double spread;
+  private final MockApi.Kind api;
 
-  private Demo(int requests, int allotted, int concurrency, Duration latency, double spread) {
+  private Demo(int requests, int allotted, int concurrency, Duration latency, double spread, MockApi.Kind api) {
     this.requests = requests;
     this.allotted = allotted;
     this.concurrency = concurrency;
     this.latency = latency;
     this.spread = spread;
+    this.api = api;
+  }
+
+  /** The same demo against an API that counts as {@code api} does. */
+  public Demo withApi(MockApi.Kind api) {
+    return new Demo(requests, allotted, concurrency, latency, spread, Objects.requireNonNull(api, "api"));
+  }
+
+  /** How the mock API counts (default {@link MockApi.Kind#BURSTY}). */
+  public MockApi.Kind api() {
+    return api;
+  }
+
+  /**
+   * The shortest time the API's limit allows for the batch, from the first request sent to the last response: the
+   * time its limit needs to admit every request from a fresh start, plus one mean latency. A bucket admits its burst
+   * (the allotted rate) at once and the rest at the rate; the strict bucket one per interval; the fixed window the
+   * allotted number at the start of each second.
+   */
+  public Duration shortestElapsed() {
+    long n = requests;
+    double admit = switch (api) {
+      case BURSTY -> Math.max(0, n - allotted) / (double) allotted;
+      case STRICT -> (n - 1) / (double) allotted;
+      case FIXED_WINDOW -> (double) ((n - 1) / allotted);
+    };
+    return Duration.ofNanos(Math.round(admit * 1e9)).plus(latency);
   }
 
   /**
@@ -55,7 +83,7 @@ public final class Demo {
     if (latency.isNegative() || latency.compareTo(Duration.ofMinutes(1)) > 0) {
       throw new IllegalArgumentException("--latency must be between 0 and 1 min, got " + latency.toMillis() + " ms");
     }
-    return new Demo(requests, allotted, concurrency, latency, spread);
+    return new Demo(requests, allotted, concurrency, latency, spread, MockApi.Kind.BURSTY);
   }
 
   public int requests() {
@@ -82,7 +110,7 @@ public final class Demo {
    * @throws InterruptedException if interrupted (the batch is cancelled first)
    */
   public Report run(BatchListener<Void> listener) throws IOException, InterruptedException {
-    try (MockApi api = MockApi.builder(allotted).latency(latency).spread(spread).start();
+    try (MockApi api = MockApi.builder(allotted).kind(this.api).latency(latency).spread(spread).start();
         ThrottledHttpClient client = ThrottledHttpClient.builder(api.limit())
             .maxInFlight(concurrency)
             .version(HttpClient.Version.HTTP_1_1)
@@ -114,7 +142,7 @@ public final class Demo {
       } catch (RuntimeException e) {
         throw new IllegalStateException("the demo's batch failed", e);
       }
-      return new Report(this, stats, requests - results.get(), api.rejected() - rejectedBefore);
+      return new Report(this, stats, requests - results.get(), api.rejected() - rejectedBefore, client.learned());
     }
   }
 
@@ -139,12 +167,19 @@ public final class Demo {
     private final Stats stats;
     private final long lost;
     private final long api429;
+    private final Learned learned;
 
-    Report(Demo demo, Stats stats, long lost, long api429) {
+    Report(Demo demo, Stats stats, long lost, long api429, Learned learned) {
       this.demo = demo;
       this.stats = stats;
       this.lost = lost;
       this.api429 = api429;
+      this.learned = learned;
+    }
+
+    /** What the client learned of the API during the run. */
+    public Learned learned() {
+      return learned;
     }
 
     public Demo demo() {
@@ -165,9 +200,17 @@ public final class Demo {
       return api429;
     }
 
-    /** Throughput (succeeded per second, see {@link Stats}) divided by the allotted rate. */
+    /**
+     * How much of what the API allows the client used: the {@linkplain Demo#shortestElapsed() shortest time the API's
+     * limit allows} for the batch divided by the time it took (first request sent to last response). For a long
+     * batch against the bucket this is the throughput divided by the allotted rate; unlike that ratio, it does not
+     * count against the client the second a strict API makes every batch wait for its last latency.
+     */
     public double utilization() {
-      return stats.throughput() / demo.allotted;
+      long elapsed = stats.elapsed().toNanos();
+      // scaled by the share that succeeded, so that failures never look like speed
+      return elapsed <= 0 ? 0
+          : (double) demo.shortestElapsed().toNanos() / elapsed * stats.succeeded() / demo.requests;
     }
   }
 }
