@@ -21,8 +21,8 @@ import java.util.regex.Pattern;
  * rate limiters, judged from each server's own access log. The script runs the cases and lists them in a
  * tab-separated file (one line per case: name, server, client flags, allowed rate per second, whether the server
  * publishes its remaining quota, whether its burst is at least the client's, inputs, the server's log, the client's
- * output and standard error, its exit code, wall time, and whether it was stopped); this class reads the files and
- * prints the table and the targets of issue 11.
+ * output and standard error, its exit code, wall time, whether it was stopped, and the load average at the end of
+ * the run); this class reads the files and prints the table and the targets of issue 11.
  *
  * <p>The server's log has one line per request as the server saw it: {@code <end, Unix s.ms> <duration, s.ms>
  * <status> <url>} (nginx's {@code $msec $request_time $status $request_uri}; the Express app writes the same). The
@@ -64,7 +64,7 @@ public final class FetchAgainstServers {
 
   /** One case as the script ran it. */
   record Case(String name, String server, String client, double allowed, boolean quota, boolean covers, int inputs,
-      Path log, Path output, Path err, String exit, double wallSeconds, boolean stopped) {
+      Path log, Path output, Path err, String exit, double wallSeconds, boolean stopped, String load) {
     boolean auto() {
       return client.endsWith(" auto");
     }
@@ -75,12 +75,12 @@ public final class FetchAgainstServers {
 
     static Case parse(String line) {
       String[] f = line.split("\t", -1);
-      if (f.length != 13) {
-        throw new IllegalArgumentException("a case needs 13 tab-separated fields, got " + f.length + ": " + line);
+      if (f.length != 14) {
+        throw new IllegalArgumentException("a case needs 14 tab-separated fields, got " + f.length + ": " + line);
       }
       return new Case(f[0], f[1], f[2], Double.parseDouble(f[3]), f[4].equals("yes"), f[5].equals("yes"),
           Integer.parseInt(f[6]), Path.of(f[7]), Path.of(f[8]), Path.of(f[9]), f[10], Double.parseDouble(f[11]),
-          f[12].equals("yes"));
+          f[12].equals("yes"), f[13]);
     }
   }
 
@@ -278,13 +278,14 @@ public final class FetchAgainstServers {
     report.line("");
     List<List<String>> rows = new ArrayList<>();
     rows.add(Report.row("case", "inputs", "requests", "2xx", "429", "429 %", "goodput/s", "allowed/s", "ratio",
-        "lost", "not 2xx", "client s"));
+        "lost", "not 2xx", "client s", "load"));
     Map<String, Figures> figures = new HashMap<>();
     Map<String, String> diagnoses = new HashMap<>();
     Map<String, Integer> lost = new HashMap<>();
     for (Case c : cases) {
       if (!c.ran()) {
-        rows.add(Report.row(c.name(), c.inputs(), "not run: the client has no --rate auto"));
+        rows.add(Report.row(c.name(), c.inputs(), "-", "-", "-", "-", "-", Report.num(c.allowed()), "-", "-", "-",
+            "not run", "-"));
         continue;
       }
       List<Arrival> arrivals = parseLog(read(c.log()));
@@ -301,7 +302,7 @@ public final class FetchAgainstServers {
       rows.add(Report.row(c.name(), c.inputs(), f.requests(), f.ok(), f.refused(),
           String.format(Locale.ROOT, "%.1f", f.refusedShare() * 100), Report.num(f.goodput()),
           Report.num(c.allowed()), String.format(Locale.ROOT, "%.3f", f.goodput() / c.allowed()), l, notOk,
-          String.format(Locale.ROOT, "%.1f%s", c.wallSeconds(), c.stopped() ? " (stopped)" : "")));
+          String.format(Locale.ROOT, "%.1f%s", c.wallSeconds(), c.stopped() ? " (stopped)" : ""), c.load()));
     }
     report.table(rows);
     report.line("");
