@@ -30,8 +30,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -157,26 +155,15 @@ final class FetchCommand implements Callable<Integer> {
               }
             }
           });
-      // Ctrl-C (or SIGTERM): cancel, let every job get its line, flush. The JVM then exits with 130 (143).
-      Thread hook = new Thread(() -> {
-        batch.cancel();
-        try {
-          batch.completion().get(10, TimeUnit.SECONDS);
-        } catch (InterruptedException | java.util.concurrent.ExecutionException | TimeoutException e) {
-          // write what there is
-        }
-        flushQuietly(out);
-      }, "throttle-fetch-shutdown");
-      Runtime.getRuntime().addShutdownHook(hook);
+      // Ctrl-C (SIGINT) or SIGTERM: cancel the batch; every job still gets its line, the summary is printed and the
+      // exit code is 1 (some requests were cancelled), as the help says. A handler, not a shutdown hook: a hook runs
+      // while the JVM is already exiting with 130 (143), too late to print the summary or choose the code.
+      List<Signals.Registration> signals = Signals.onInterrupt(batch::cancel);
       Stats stats;
       try {
         stats = batch.completion().join();
       } finally {
-        try {
-          Runtime.getRuntime().removeShutdownHook(hook);
-        } catch (IllegalStateException shuttingDown) {
-          // the hook is running: it flushes
-        }
+        signals.forEach(Signals.Registration::restore);
       }
       out.flush();
       if (output != null) {
@@ -242,11 +229,4 @@ final class FetchCommand implements Callable<Integer> {
     return sb.length() == 0 ? "nothing" : sb.toString();
   }
 
-  private static void flushQuietly(Writer out) {
-    try {
-      out.flush();
-    } catch (IOException ignored) {
-      // nothing more to do at exit
-    }
-  }
 }

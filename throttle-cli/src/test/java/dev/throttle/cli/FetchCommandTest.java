@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.jr.ob.JSON;
 import dev.throttle.client.MockApi;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -18,6 +19,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** {@code throttle fetch} against the mock API on real sockets. */
 class FetchCommandTest {
@@ -143,9 +146,13 @@ class FetchCommandTest {
     assertThat(err.toString(StandardCharsets.UTF_8)).contains("Missing required option: '--rate=<rate>'");
   }
 
-  /** The real process, stopped by a signal mid-batch: every input line still has its output line. */
-  @Test
-  void aSignalMidBatchWritesTheRestAsCancelled() throws Exception {
+  /**
+   * The real process, stopped by Ctrl-C (SIGINT) or SIGTERM mid-batch: every input line still has its output line,
+   * the summary line is printed and the exit code is 1, as the help says (before the fix: 130, no summary).
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"INT", "TERM"})
+  void aSignalMidBatchWritesTheRestAsCancelledPrintsTheSummaryAndExits1(String signal) throws Exception {
     try (MockApi api = MockApi.builder(100).latency(Duration.ofMillis(50)).start()) {
       Path in = dir.resolve("in.txt");
       StringBuilder sb = new StringBuilder();
@@ -154,18 +161,30 @@ class FetchCommandTest {
       }
       Files.writeString(in, sb);
       Path out = dir.resolve("out.jsonl");
-      Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+      Path errFile = dir.resolve("err.txt");
+      List<String> command = new ArrayList<>();
+      if (envResetsSignals()) {
+        // a shell may start background jobs with SIGINT ignored, and an ignored signal stays ignored across exec
+        command.addAll(List.of("env", "--default-signal=INT,TERM"));
+      }
+      command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
           System.getProperty("java.class.path"), Main.class.getName(), "fetch", in.toString(), "--rate", "4/s",
-          "--output", out.toString(), "--no-progress")
-          .redirectError(dir.resolve("err.txt").toFile()).start();
+          "--output", out.toString(), "--no-progress"));
+      Process p = new ProcessBuilder(command).redirectError(errFile.toFile()).start();
+      int exit;
       try {
         org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(20))
             .until(() -> api.served() >= 6);
-        p.destroy(); // SIGTERM: the shutdown hook runs, as for Ctrl-C
+        Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).inheritIO().start();
+        assertThat(kill.waitFor()).isZero();
         assertThat(p.waitFor(20, TimeUnit.SECONDS)).isTrue();
+        exit = p.exitValue();
       } finally {
         p.destroyForcibly();
       }
+      String err = Files.readString(errFile);
+      assertThat(exit).as(err).isEqualTo(1);
+      assertThat(err).contains("requests processed in").contains("cancelled");
       List<Map<String, Object>> lines = readLines(out);
       assertThat(lines).hasSize(40);
       assertThat(lines).extracting(m -> m.get("id")).containsExactlyElementsOf(
@@ -174,6 +193,14 @@ class FetchCommandTest {
       long succeeded = lines.stream().filter(m -> "succeeded".equals(m.get("outcome"))).count();
       assertThat(cancelled).isGreaterThan(0);
       assertThat(succeeded + cancelled).isEqualTo(40);
+    }
+  }
+
+  private static boolean envResetsSignals() {
+    try {
+      return new ProcessBuilder("env", "--default-signal=INT", "true").start().waitFor() == 0;
+    } catch (IOException | InterruptedException e) {
+      return false;
     }
   }
 }

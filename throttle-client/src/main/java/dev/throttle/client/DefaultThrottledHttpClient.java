@@ -21,6 +21,7 @@ import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
@@ -62,16 +63,24 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
   private enum State {
     QUEUED, // waiting for a slot
     WAITING, // waiting to retry
-    STARTING, // holding a slot, waiting for the adaptive rate
+    STARTING, // holding a slot, waiting for the pacer
     IN_FLIGHT,
     DONE
   }
 
-  private final Limit limit;
-  private final Throttle throttle; // on the limit with the jitter margin, in thousandths of a request
-  private final long cost;
-  private final AdaptiveRate adaptive; // null unless adaptive
-  private final double configuredRate;
+  /** How fast a client that learns its rate may go before it knows: no limit of its own, the pacer decides. */
+  private static final Limit UNLIMITED = Limit.parse("1000000/s");
+  /** Where a client that learns its rate and hears nothing from the server starts its slow start. */
+  static final double SLOW_START_RATE = 1.0;
+
+  private final Limit limit; // null: learned
+  private final Duration jitterMargin;
+  private final ConcurrencyLimiter permits;
+  private volatile Throttle throttle; // on the limit with the jitter margin, in thousandths of a request
+  private volatile long cost;
+  private volatile Pacer pacer; // null until the server shows it takes no burst, or adaptive, or learning
+  private final boolean adaptive;
+  private final double configuredRate; // NaN when learned
   private final RetryPolicy policy;
   private final Clock clock;
   private final Scheduler scheduler;
@@ -92,6 +101,29 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
   private boolean paused;
   private long pausedUntil;
 
+  // The probe: the first call goes alone; the others ask for their slots once its response has told what the
+  // server takes (its burst, its rate), and the client's bucket starts then (see observe).
+  private enum Probe { NONE, SENT, DONE }
+
+  private Probe probe = Probe.NONE;
+  private int deferredSlots;
+
+  // The shared view of the server, from the quota fields of every response.
+  private static final long NO_WINDOW = Long.MIN_VALUE;
+  private String fieldsDialect;
+  private String rateFromFields; // the policy the rate was learned from, or null
+  private Long serverBurst;
+  private long quota; // q of the policy
+  private long windowNanos; // w of the policy
+  private boolean windowMode; // the server gave a full quota at once: sends are counted per window
+  private long windowStart = NO_WINDOW; // the first send of the current window
+  private long windowEnd;
+  private long allowance; // sends left in the current window
+  private long lastDispatch = NO_WINDOW;
+  private int sentInFlight; // sent and not yet answered
+  private long refusedEarly;
+  private long refusedSpent;
+
   DefaultThrottledHttpClient(ThrottledHttpClient.Builder b) {
     this.clock = b.clock;
     this.scheduler = b.scheduler;
@@ -99,12 +131,12 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
     this.random = b.random;
     this.policy = b.retryPolicy;
     this.limit = b.limit;
-    JitterMargin margin = JitterMargin.of(b.limit, b.jitterMargin);
-    this.cost = margin.cost();
-    RateLimiter rate = RateLimiter.builder(margin.limit()).clock(clock).scheduler(scheduler).build();
-    this.throttle = Throttle.of(rate, ConcurrencyLimiter.of(b.maxInFlight));
-    this.configuredRate = AdaptiveRate.perSecond(b.limit);
-    this.adaptive = b.adaptive ? new AdaptiveRate(configuredRate, clock, scheduler) : null;
+    this.jitterMargin = b.jitterMargin;
+    this.permits = ConcurrencyLimiter.of(b.maxInFlight);
+    this.adaptive = b.adaptive || b.limit == null;
+    this.configuredRate = b.limit == null ? Double.NaN : Pacer.perSecond(b.limit);
+    this.throttle = throttleFor(b.limit == null ? UNLIMITED : b.limit, Long.MAX_VALUE);
+    this.pacer = adaptive ? new Pacer(configuredRate, true, SLOW_START_RATE, clock, scheduler) : null;
     int id = CLIENTS.incrementAndGet();
     AtomicInteger threads = new AtomicInteger();
     this.pool = Executors.newCachedThreadPool(r -> {
@@ -153,23 +185,63 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
   }
 
   @Override
-  public Limit limit() {
-    return limit;
+  public Optional<Limit> limit() {
+    return Optional.ofNullable(limit);
   }
 
   @Override
   public int maxInFlight() {
-    return throttle.concurrency().maxInFlight();
+    return permits.maxInFlight();
   }
 
   @Override
   public int inFlight() {
-    return throttle.concurrency().inFlight();
+    return permits.inFlight();
   }
 
   @Override
   public double currentRate() {
-    return adaptive == null ? configuredRate : adaptive.rate();
+    Pacer p = pacer;
+    return p == null ? configuredRate : p.rate();
+  }
+
+  @Override
+  public Learned learned() {
+    Pacer p = pacer;
+    synchronized (lock) {
+      String source;
+      if (rateFromFields != null) {
+        source = rateFromFields;
+      } else if (limit != null && !adaptive) {
+        source = "configured";
+      } else if (p != null && p.earlyRefusals() > 0) {
+        source = "429s (adaptive)";
+      } else {
+        source = limit == null ? "slow start (no 429 yet)" : "configured (adaptive, no 429 yet)";
+      }
+      boolean spacing = p != null && (!adaptive || rateFromFields != null || p.earlyRefusals() > 0);
+      return new Learned(p == null ? configuredRate : p.rate(), source, serverBurst, windowMode, spacing,
+          spacing ? p.margin() : 0, fieldsDialect, refusedEarly, refusedSpent);
+    }
+  }
+
+  /** The core's throttle on {@code l}, its burst lowered by the jitter margin and capped at {@code burstCap}. */
+  private Throttle throttleFor(Limit l, long burstCap) {
+    Limit capped = l;
+    if (burstCap < Long.MAX_VALUE) {
+      Limit.Builder cb = Limit.builder();
+      for (dev.throttle.core.Bandwidth bw : l.bandwidths()) {
+        cb.rate(bw.amount(), bw.period()).burst(Math.max(1, Math.min(bw.capacity(), burstCap)));
+        if (bw.isIntervalRefill()) {
+          cb.refillEvery(bw.refillInterval());
+        }
+      }
+      capped = cb.build();
+    }
+    JitterMargin margin = JitterMargin.of(capped, jitterMargin);
+    this.cost = margin.cost();
+    RateLimiter rate = RateLimiter.builder(margin.limit()).clock(clock).scheduler(scheduler).build();
+    return Throttle.of(rate, permits);
   }
 
   @Override
@@ -182,6 +254,15 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
   // ---- slots ----
 
   private void requestSlot() {
+    synchronized (lock) {
+      if (probe == Probe.SENT) {
+        deferredSlots++; // asked for when the first response has told what the server takes
+        return;
+      }
+      if (probe == Probe.NONE) {
+        probe = Probe.SENT;
+      }
+    }
     CompletableFuture<Permit> slot = throttle.acquireAsync(cost);
     synchronized (lock) {
       if (!closed) {
@@ -209,6 +290,10 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
 
   /** Gives back one request for a slot, because a queued call left. Called with the lock held. */
   private CompletableFuture<Permit> dropOneSlotRequest() {
+    if (deferredSlots > 0) {
+      deferredSlots--;
+      return null;
+    }
     if (!delayedSlots.isEmpty()) {
       DelayedSlot d = delayedSlots.iterator().next();
       delayedSlots.remove(d);
@@ -253,11 +338,12 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
   }
 
   private <T> void start(CallImpl<T> call, Permit permit) {
-    if (adaptive == null) {
+    Pacer p = pacer;
+    if (p == null) {
       dispatch(call, permit);
       return;
     }
-    CompletableFuture<Void> pace = adaptive.acquire();
+    CompletableFuture<Void> pace = p.acquire();
     call.stage = pace;
     pace.whenCompleteAsync((ignored, error) -> {
       if (error != null) {
@@ -278,14 +364,31 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
         return;
       }
       long now = clock.nanoTime();
-      if (paused && now - pausedUntil < 0) {
-        // The server asked everyone to wait: back to the head of the line, and a slot after the pause.
+      long holdUntil = paused && now - pausedUntil < 0 ? pausedUntil : now;
+      if (windowMode && holdUntil == now) {
+        if (windowStart == NO_WINDOW || now - windowEnd >= 0) { // this send opens a window
+          windowStart = now;
+          windowEnd = now + windowNanos + jitterMargin.toNanos();
+          allowance = quota;
+        }
+        if (allowance <= 0) {
+          holdUntil = windowEnd; // the quota of this window is spent: no send until it resets
+        }
+      }
+      if (holdUntil != now) {
+        // The server asked everyone to wait, or its quota is spent: back to the head of the line, a slot later.
         call.state = State.QUEUED;
         retryQueue.addFirst(call);
-        requestSlotLater(pausedUntil - now);
+        requestSlotLater(holdUntil - now);
         permit.close();
         return;
       }
+      if (windowMode) {
+        allowance--;
+      }
+      call.gapBefore = lastDispatch == NO_WINDOW ? Long.MAX_VALUE : now - lastDispatch;
+      lastDispatch = now;
+      sentInFlight++;
       if (log.isTraceEnabled()) {
         log.trace("{} {}: attempt {} sent at {} us", call.request.method(), call.request.uri(), call.attempts + 1,
             now / 1000);
@@ -305,10 +408,45 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
       exchange = CompletableFuture.failedFuture(e);
     }
     call.stage = exchange;
-    exchange.whenCompleteAsync((response, error) -> onResponse(call, permit, response, error), executor);
+    bounded(exchange, call.request).whenCompleteAsync((response, error) -> {
+      try {
+        onResponse(call, permit, response, error);
+      } catch (RuntimeException | Error bug) {
+        log.error("{} {}: handling the response failed", call.request.method(), call.request.uri(), bug);
+        finish(call, Outcome.Status.FAILED, null, "internal error: " + bug);
+      }
+    }, executor);
     if (call.isDone()) {
       exchange.cancel(true);
     }
+  }
+
+  /**
+   * The exchange, failed with a {@link HttpTimeoutException} (and aborted) when the request's timeout passes before
+   * it ends, body included: the {@link HttpClient}'s own timeout stops at the response headers, so a body trickled
+   * a byte a second would otherwise hold the call for as long as the server likes.
+   */
+  private <T> CompletableFuture<HttpResponse<T>> bounded(CompletableFuture<HttpResponse<T>> exchange,
+      HttpRequest request) {
+    if (request.timeout().isEmpty() || exchange.isDone()) {
+      return exchange;
+    }
+    Duration timeout = request.timeout().get();
+    CompletableFuture<HttpResponse<T>> bounded = new CompletableFuture<>();
+    Scheduler.Cancellable timer = scheduler.schedule(() -> {
+      if (bounded.completeExceptionally(new HttpTimeoutException("request timed out after " + timeout))) {
+        executor.execute(() -> exchange.cancel(true));
+      }
+    }, timeout.toNanos());
+    exchange.whenComplete((response, error) -> {
+      timer.cancel();
+      if (error != null) {
+        bounded.completeExceptionally(error);
+      } else {
+        bounded.complete(response);
+      }
+    });
+    return bounded;
   }
 
   // ---- responses ----
@@ -318,14 +456,43 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
     HttpRequest request = call.request;
     int status = response == null ? 0 : response.statusCode();
     boolean retriedStatus = response != null && policy.retriesStatus(status);
+    QuotaFields fields = response == null ? QuotaFields.NONE
+        : QuotaFields.parse(response.headers(), wallClock.instant());
     ServerWait asked = retriedStatus ? ServerWait.parse(response.headers(), wallClock.instant()) : null;
     boolean honoured = asked != null && asked.waitTime().isPresent()
         && asked.waitTime().get().compareTo(policy.maxServerWait()) <= 0;
-    if (honoured) {
-      // Before the permit goes back: the next call must already see the pause.
+    boolean spent = false;
+    Runnable afterProbe;
+    synchronized (lock) {
+      sentInFlight--;
+      afterProbe = observe(call, fields, status, now);
+      if (status == 429) {
+        spent = honoured && quotaSpent(asked.waitTime().get(), fields);
+        if (spent) {
+          refusedSpent++;
+        } else {
+          refusedEarly++;
+        }
+        if (windowMode) {
+          allowance = 0; // whatever we counted, the server says this window is spent
+          if (now - windowEnd >= 0) {
+            windowEnd = now + jitterMargin.toNanos(); // it reset later than we thought
+          }
+        }
+      }
+    }
+    if (spent || (honoured && status != 429)) {
+      // The quota is spent until later than the next paced send (or a 503 asks it): no call of this client is sent
+      // before then. Before the permit goes back: the next call must already see the pause.
       pause(now + asked.waitTime().get().toNanos());
     }
+    if (status == 429 && !spent) {
+      early(call);
+    }
     permit.close();
+    if (afterProbe != null) {
+      afterProbe.run();
+    }
     synchronized (lock) {
       if (call.state == State.DONE) {
         return; // cancelled in flight
@@ -350,8 +517,9 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
       return;
     }
     if (status >= 200 && status < 300) {
-      if (adaptive != null) {
-        adaptive.onSuccess();
+      Pacer p = pacer;
+      if (p != null) {
+        p.onSuccess();
       }
       finish(call, Outcome.Status.SUCCEEDED, response, null);
       return;
@@ -359,9 +527,6 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
     if (!retriedStatus) {
       finish(call, Outcome.Status.FAILED, response, "HTTP " + status);
       return;
-    }
-    if (status == 429 && adaptive != null) {
-      adaptive.onRateLimited(call.lastSent);
     }
     for (String problem : asked.problems()) {
       log.warn("{} {}: HTTP {} with an unreadable header, ignored: {}", request.method(), request.uri(), status,
@@ -373,8 +538,8 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
       return;
     }
     if (asked.waitTime().isPresent() && !honoured) {
-      String why = "HTTP " + status + ": the server asked to wait " + seconds(asked.waitTime().get()) + " ("
-          + asked.source() + "), more than the maximum " + seconds(policy.maxServerWait());
+      String why = "HTTP " + status + ": the server asked to wait " + asked.askedText() + " (" + asked.source()
+          + "), more than the maximum " + seconds(policy.maxServerWait());
       log.warn("{} {}: {}; not retried", request.method(), request.uri(), why);
       finish(call, Outcome.Status.FAILED, response, why);
       return;
@@ -382,14 +547,125 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
     long nanos;
     if (honoured) {
       nanos = asked.waitTime().get().toNanos();
-      log.debug("{} {}: HTTP {}, {}; retrying in {} ms", request.method(), request.uri(), status, asked.source(),
-          nanos / 1_000_000);
+      log.debug("{} {}: HTTP {}, {}{}; retrying in {} ms", request.method(), request.uri(), status, asked.source(),
+          spent ? " (quota spent: every call waits)" : "", nanos / 1_000_000);
     } else {
       nanos = policy.backoff(call.attempts, random());
       log.debug("{} {}: HTTP {} without a wait; retrying in {} ms", request.method(), request.uri(), status,
           nanos / 1_000_000);
     }
     retryLater(call, nanos);
+  }
+
+  /**
+   * Whether a {@code 429} says that the quota is spent until later than the client's next paced send (every call
+   * waits) rather than that this one request came a little early (only it waits). The server's wait is in whole
+   * seconds rounded up, so it proves a wait of only {@code wait - 1 s}; when that is no longer than the interval
+   * the client keeps anyway, the refusal is jitter or a burst the server did not take.
+   */
+  private boolean quotaSpent(Duration wait, QuotaFields fields) {
+    double rate = currentRate();
+    long interval = Double.isNaN(rate) || rate <= 0 ? 0 : (long) (1e9 / rate);
+    long proven = wait.toNanos() - 1_000_000_000L;
+    if (fields.remaining().isPresent() && fields.remaining().get() > 0) {
+      return false; // quota left: not spent, whatever the wait
+    }
+    return proven > interval;
+  }
+
+  /** A {@code 429} at a rate the client keeps: from now on, sends one by one, the margin a little wider. */
+  private void early(CallImpl<?> call) {
+    Pacer p = pacer;
+    if (p == null) {
+      synchronized (lock) {
+        if (pacer == null) {
+          pacer = new Pacer(configuredRate, false, SLOW_START_RATE, clock, scheduler);
+          pacer.startEmpty(); // the refused request's slot went to one the server took: the next is an interval on
+        }
+        p = pacer;
+      }
+      log.debug("a 429 at the configured rate: sends are now spaced one by one ({})", p);
+      return; // the first: the burst was the cause, not the spacing
+    }
+    double rate = p.rate();
+    boolean bursting = call.gapBefore < (long) (0.9e9 / rate);
+    if (!bursting || adaptive) {
+      p.onRateLimited(call.lastSent);
+    }
+  }
+
+  /**
+   * Reads the quota fields of a response into the shared view of the server. Called with the lock held; returns
+   * what to run without it at the end of the probe (the first response), or null.
+   */
+  private Runnable observe(CallImpl<?> call, QuotaFields fields, int status, long now) {
+    if (!fields.isEmpty()) {
+      fieldsDialect = fields.dialect();
+    }
+    Optional<Long> q = fields.quota();
+    Optional<Long> r = fields.remaining();
+    Optional<java.math.BigDecimal> w = fields.windowSeconds();
+    if (q.isPresent() && w.isPresent() && w.get().signum() > 0) {
+      quota = q.get();
+      windowNanos = w.get().movePointRight(9).longValue();
+      double published = fields.ratePerSecond().orElseThrow();
+      String from = "RateLimit-Policy q=" + q.get() + ";w=" + w.get().toPlainString();
+      if (adaptive && !from.equals(rateFromFields)) {
+        rateFromFields = from;
+        learnRate(published);
+      } else if (!adaptive && published < configuredRate * 0.99 && !from.equals(rateFromFields)) {
+        rateFromFields = from + " (below the configured rate)";
+        learnRate(published);
+      }
+      if (r.isPresent() && q.get() >= 2 && r.get() >= q.get() - 1 && !windowMode) {
+        // A full quota at once: count per window (conservative for a bucket of that burst).
+        windowMode = true;
+        if (r.get() == q.get() - 1) { // this request opened the server's window
+          windowStart = call.lastSent;
+          windowEnd = Math.min(call.lastSent + jitterMargin.toNanos(), now) + windowNanos;
+          allowance = quota - 1 - sentInFlight;
+        } // else a response that took nothing (a quota endpoint): the next send opens a window
+      }
+    }
+    if (windowMode && r.isPresent() && call.lastSent - windowStart >= 0) {
+      if (r.get() == quota - 1 && call.lastSent == windowStart) {
+        windowEnd = Math.min(windowEnd, now + windowNanos); // answered at once: the reset is no later than this
+      }
+      allowance = Math.min(allowance, r.get() - sentInFlight);
+    }
+    if (probe != Probe.SENT) {
+      return null;
+    }
+    probe = Probe.DONE;
+    int deferred = deferredSlots;
+    deferredSlots = 0;
+    Long burst = r.map(x -> x + 1).orElse(null);
+    serverBurst = burst;
+    boolean noBurst = burst != null && burst == 1;
+    return () -> {
+      // Start the client's bucket now, full but for the probe: the server's started when the probe arrived, which
+      // is no later than now, so a burst that the client's bucket allows from now on is one the server's allows
+      // too, however slowly the first requests travelled (the cold start).
+      Throttle fresh = throttleFor(limit == null ? UNLIMITED : limit, burst == null ? Long.MAX_VALUE : burst);
+      fresh.rate().tryAcquire(cost);
+      throttle = fresh;
+      if (noBurst && pacer == null) {
+        synchronized (lock) {
+          pacer = new Pacer(configuredRate, false, SLOW_START_RATE, clock, scheduler);
+        }
+      }
+      for (int i = 0; i < deferred; i++) {
+        requestSlot();
+      }
+    };
+  }
+
+  private void learnRate(double perSecond) {
+    if (pacer == null) {
+      pacer = new Pacer(perSecond, adaptive, SLOW_START_RATE, clock, scheduler);
+    } else {
+      pacer.learnRate(perSecond);
+    }
   }
 
   private void pause(long until) {
@@ -563,7 +839,7 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
   @Override
   public String toString() {
     synchronized (lock) {
-      return "ThrottledHttpClient[" + throttle + (adaptive == null ? "" : ", " + adaptive) + ", " + active.size()
+      return "ThrottledHttpClient[" + throttle + (pacer == null ? "" : ", " + pacer) + ", " + active.size()
           + " active" + (closed ? ", closed" : "") + "]";
     }
   }
@@ -584,6 +860,7 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
     long firstSent;
     long lastSent;
     long end;
+    long gapBefore; // from the send before this one's last attempt
     Scheduler.Cancellable timer;
     volatile CompletableFuture<?> stage;
 

@@ -2,6 +2,7 @@ package dev.throttle.client;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.throttle.core.Bandwidth;
 import dev.throttle.core.Decision;
 import dev.throttle.core.Limit;
 import dev.throttle.core.RateLimiter;
@@ -49,8 +50,13 @@ public final class MockApi implements AutoCloseable {
   private final HttpServer server;
   private final ScheduledExecutorService responder;
   private final ExecutorService dispatcher;
-  private final RateLimiter limiter;
+  private final RateLimiter limiter; // BURSTY
   private final Limit limit;
+  private final Kind kind;
+  private final long windowNanos; // STRICT: the interval; FIXED_WINDOW: the window
+  private final long quota; // FIXED_WINDOW
+  private long last = Long.MIN_VALUE; // STRICT: the last passed request, ms; FIXED_WINDOW: the window's start, ns
+  private long used; // FIXED_WINDOW
   private final long latencyNanos;
   private final double spread;
   private final SplittableRandom random;
@@ -60,7 +66,11 @@ public final class MockApi implements AutoCloseable {
 
   private MockApi(Builder b) throws IOException {
     this.limit = b.limit;
+    this.kind = b.kind;
     this.limiter = RateLimiter.of(limit);
+    Bandwidth bw = limit.bandwidths().get(0);
+    this.quota = bw.amount();
+    this.windowNanos = kind == Kind.STRICT ? bw.periodNanos() / bw.amount() : bw.periodNanos();
     this.latencyNanos = b.latency.toNanos();
     this.spread = b.spread;
     this.random = new SplittableRandom(b.seed);
@@ -69,7 +79,7 @@ public final class MockApi implements AutoCloseable {
     this.dispatcher = Executors.newSingleThreadExecutor(r -> daemon(r, "throttle-mock-api-" + id));
     this.server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 256);
     server.createContext("/", this::handle);
-    server.createContext("/health", MockApi::health);
+    server.createContext("/health", this::health);
     server.setExecutor(dispatcher);
     server.start();
   }
@@ -129,20 +139,18 @@ public final class MockApi implements AutoCloseable {
       in.transferTo(OutputStream.nullOutputStream());
     }
     received.incrementAndGet();
-    Decision d = limiter.decide(1);
+    boolean allowed = switch (kind) {
+      case BURSTY -> bursty(exchange);
+      case STRICT -> strict();
+      case FIXED_WINDOW -> fixedWindow(exchange, true);
+    };
     if (log.isTraceEnabled()) {
       log.trace("{} {} at {} us: {}", exchange.getRequestMethod(), exchange.getRequestURI(), System.nanoTime() / 1000,
-          d.isAllowed() ? "allowed" : "429");
+          allowed ? "allowed" : "429");
     }
-    if (!d.isAllowed()) {
+    if (!allowed) {
       rejected.incrementAndGet();
-      long retryAfter = Math.max(1, (d.waitNanos() + 999_999_999L) / 1_000_000_000L);
-      long reset = (d.resetNanos() + 999_999_999L) / 1_000_000_000L;
-      exchange.getResponseHeaders().set("Retry-After", Long.toString(retryAfter));
-      exchange.getResponseHeaders().set("RateLimit-Policy", "\"default\";q=" + limit.bandwidths().get(0).amount()
-          + ";w=" + Math.max(1, limit.bandwidths().get(0).period().toSeconds()));
-      exchange.getResponseHeaders().set("RateLimit", "\"default\";r=" + d.remaining() + ";t=" + reset);
-      respond(exchange, 429, "{\"error\":\"too many requests\",\"retry_after\":" + retryAfter + "}");
+      respond(exchange, 429, "{\"error\":\"too many requests\"}");
       return;
     }
     long n = served.incrementAndGet();
@@ -154,10 +162,82 @@ public final class MockApi implements AutoCloseable {
     responder.schedule(() -> respond(exchange, 200, body), Math.max(0, delay), TimeUnit.NANOSECONDS);
   }
 
-  /** Outside the limit and the counts: for readiness checks and warming up a client. */
-  private static void health(HttpExchange exchange) throws IOException {
+  /** Today's bucket: 429 with {@code Retry-After} and the IETF fields, nothing on a pass. */
+  private boolean bursty(HttpExchange exchange) {
+    Decision d = limiter.decide(1);
+    if (!d.isAllowed()) {
+      long retryAfter = Math.max(1, ceilSeconds(d.waitNanos()));
+      exchange.getResponseHeaders().set("Retry-After", Long.toString(retryAfter));
+      exchange.getResponseHeaders().set("RateLimit-Policy", "\"default\";q=" + quota + ";w="
+          + Math.max(1, limit.bandwidths().get(0).period().toSeconds()));
+      exchange.getResponseHeaders().set("RateLimit", "\"default\";r=" + d.remaining() + ";t="
+          + ceilSeconds(d.resetNanos()));
+    }
+    return d.isAllowed();
+  }
+
+  /**
+   * nginx {@code limit_req} without {@code burst}: a request passes when at least one interval ({@code 1/rate}) has
+   * passed since the last one that passed, counted in whole milliseconds as nginx counts them; no field, no
+   * {@code Retry-After}.
+   */
+  private synchronized boolean strict() {
+    long ms = System.nanoTime() / 1_000_000;
+    // nginx: excess = excess - rate * elapsed + 1, refused above the burst (0); here with excess 0 after a pass
+    if (last != Long.MIN_VALUE && (ms - last) * 1_000_000 < windowNanos) {
+      return false;
+    }
+    last = ms;
+    return true;
+  }
+
+  /**
+   * A fixed window as express-rate-limit counts it: the window opens at the first request after the last one
+   * ended, allows the quota, and ends a period later. Every response carries the draft-10 fields, {@code t} and
+   * {@code Retry-After} in whole seconds rounded up.
+   */
+  private synchronized boolean fixedWindow(HttpExchange exchange, boolean consume) {
+    long now = System.nanoTime();
+    if (last == Long.MIN_VALUE || now - last >= windowNanos) {
+      if (!consume) {
+        setWindowFields(exchange, quota, ceilSeconds(windowNanos));
+        return true;
+      }
+      last = now;
+      used = 0;
+    }
+    long t = ceilSeconds(last + windowNanos - now);
+    boolean allowed = consume && used < quota;
+    if (allowed) {
+      used++;
+    }
+    setWindowFields(exchange, quota - used, t);
+    if (consume && !allowed) {
+      exchange.getResponseHeaders().set("Retry-After", Long.toString(Math.max(1, t)));
+    }
+    return allowed;
+  }
+
+  private void setWindowFields(HttpExchange exchange, long remaining, long t) {
+    exchange.getResponseHeaders().set("RateLimit-Policy", "\"fixed\";q=" + quota + ";w="
+        + ceilSeconds(windowNanos));
+    exchange.getResponseHeaders().set("RateLimit", "\"fixed\";r=" + remaining + ";t=" + t);
+  }
+
+  private static long ceilSeconds(long nanos) {
+    return nanos <= 0 ? 0 : (nanos + 999_999_999L) / 1_000_000_000L;
+  }
+
+  /**
+   * Outside the limit and the counts: for readiness checks and warming up a client. A fixed-window API tells its
+   * quota here without taking from it, as GitHub's {@code /rate_limit} does.
+   */
+  private void health(HttpExchange exchange) throws IOException {
     try (InputStream in = exchange.getRequestBody()) {
       in.transferTo(OutputStream.nullOutputStream());
+    }
+    if (kind == Kind.FIXED_WINDOW) {
+      fixedWindow(exchange, false);
     }
     respond(exchange, 200, "{\"ok\":true}");
   }
@@ -201,9 +281,25 @@ public final class MockApi implements AutoCloseable {
     return "MockApi[" + uri() + ", " + limit + ", " + received() + " received, " + rejected() + " rejected]";
   }
 
+  /** How the API counts. */
+  public enum Kind {
+    /** A token bucket, burst = rate (today's demo); {@code 429} with {@code Retry-After} and the IETF fields. */
+    BURSTY,
+    /** nginx {@code limit_req} without {@code burst}: one request per interval, ms granularity, no fields. */
+    STRICT,
+    /** A fixed window (express-rate-limit's): the quota per period, draft-10 fields on every response. */
+    FIXED_WINDOW
+  }
+
+  /** How it counts. */
+  public Kind kind() {
+    return kind;
+  }
+
   /** Configures a {@link MockApi}. */
   public static final class Builder {
     private final Limit limit;
+    private Kind kind = Kind.BURSTY;
     private Duration latency = Duration.ofSeconds(1);
     private double spread = 0.1;
     private long seed = 20261123L;
@@ -228,6 +324,12 @@ public final class MockApi implements AutoCloseable {
         throw new IllegalArgumentException("the latency spread must be between 0 and 1, got " + spread);
       }
       this.spread = spread;
+      return this;
+    }
+
+    /** How the API counts (default {@link Kind#BURSTY}). */
+    public Builder kind(Kind kind) {
+      this.kind = Objects.requireNonNull(kind, "kind");
       return this;
     }
 

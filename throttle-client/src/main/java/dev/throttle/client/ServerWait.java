@@ -33,14 +33,28 @@ import java.util.Optional;
  */
 final class ServerWait {
 
-  private final Duration wait; // null: no usable header
+  private final Duration wait; // null: no usable header; saturated at about 292 years
+  private final BigDecimal askedSeconds; // the wait as the server sent it, never saturated
   private final String source;
   private final List<String> problems;
 
-  private ServerWait(Duration wait, String source, List<String> problems) {
-    this.wait = wait;
+  private ServerWait(BigDecimal askedSeconds, String source, List<String> problems) {
+    this.askedSeconds = askedSeconds == null ? null : askedSeconds.max(BigDecimal.ZERO);
+    this.wait = askedSeconds == null ? null : seconds(this.askedSeconds);
     this.source = source;
     this.problems = List.copyOf(problems);
+  }
+
+  /**
+   * The wait as the server asked for it, in seconds, without the saturation of {@link #waitTime()}: what a message
+   * about an absurd wait quotes ({@code 99999999999999999999 s}, not the 292 years a {@link Duration} holds).
+   */
+  String askedText() {
+    if (askedSeconds == null) {
+      return "no wait";
+    }
+    BigDecimal s = askedSeconds.stripTrailingZeros();
+    return (s.scale() > 3 ? s.setScale(3, java.math.RoundingMode.UP) : s).toPlainString() + " s";
   }
 
   /** The wait asked for, if some header gave one. */
@@ -65,9 +79,9 @@ final class ServerWait {
     Optional<String> retryAfter = headers.firstValue("Retry-After");
     if (retryAfter.isPresent()) {
       String v = retryAfter.get().trim();
-      Duration d = null;
+      BigDecimal d = null;
       if (isDigits(v)) {
-        d = seconds(new BigDecimal(v));
+        d = new BigDecimal(v);
       } else {
         Optional<Instant> date = httpDate(v);
         if (date.isPresent()) {
@@ -83,7 +97,7 @@ final class ServerWait {
     Optional<String> rateLimit = headers.firstValue("RateLimit");
     if (rateLimit.isPresent()) {
       String v = rateLimit.get().trim();
-      Duration d = rateLimitReset(v);
+      BigDecimal d = rateLimitReset(v);
       if (d != null) {
         return new ServerWait(d, "RateLimit: " + v, problems);
       }
@@ -93,15 +107,15 @@ final class ServerWait {
     Optional<String> reset = headers.firstValue("X-RateLimit-Reset");
     if (reset.isPresent()) {
       String v = reset.get().trim();
-      Duration d = null;
+      BigDecimal d = null;
       if (isDecimal(v)) {
         BigDecimal n = new BigDecimal(v);
         if (n.compareTo(BigDecimal.valueOf(1_000_000_000_000L)) >= 0) {
-          d = until(reference, millisInstant(n));
+          d = untilMillis(reference, n);
         } else if (n.compareTo(BigDecimal.valueOf(1_000_000_000L)) >= 0) {
-          d = until(reference, millisInstant(n.movePointRight(3)));
+          d = untilMillis(reference, n.movePointRight(3));
         } else {
-          d = seconds(n);
+          d = n;
         }
       }
       if (d != null) {
@@ -113,12 +127,12 @@ final class ServerWait {
   }
 
   /** The {@code t} of the policies with {@code r=0} (or of all when none has it), the longest; null if none valid. */
-  private static Duration rateLimitReset(String value) {
-    Duration exhausted = null;
-    Duration any = null;
+  private static BigDecimal rateLimitReset(String value) {
+    BigDecimal exhausted = null;
+    BigDecimal any = null;
     boolean invalid = false;
     for (String item : value.split(",")) {
-      Long t = null;
+      BigDecimal t = null;
       Long r = null;
       for (String part : item.split(";")) {
         int eq = part.indexOf('=');
@@ -132,13 +146,13 @@ final class ServerWait {
             invalid = true;
             continue;
           }
-          t = saturatedLong(val);
+          t = new BigDecimal(val);
         } else if ((key.equals("r") || key.equals("remaining")) && isDigits(val)) {
-          r = saturatedLong(val);
+          r = val.length() > 18 ? Long.MAX_VALUE : Long.parseLong(val);
         }
       }
       if (t != null) {
-        Duration d = seconds(BigDecimal.valueOf(t));
+        BigDecimal d = t;
         any = any == null || d.compareTo(any) > 0 ? d : any;
         if (r != null && r == 0) {
           exhausted = exhausted == null || d.compareTo(exhausted) > 0 ? d : exhausted;
@@ -161,18 +175,20 @@ final class ServerWait {
     return Duration.ofNanos(nanos.longValue());
   }
 
-  private static Duration until(Instant from, Instant to) {
+  /** Seconds from {@code from} to {@code to}; 0 when {@code to} is not later. */
+  private static BigDecimal until(Instant from, Instant to) {
     if (!to.isAfter(from)) {
-      return Duration.ZERO;
+      return BigDecimal.ZERO;
     }
-    Duration d = Duration.between(from, to);
-    return d.compareTo(MAX) > 0 ? MAX : d;
+    return BigDecimal.valueOf(to.getEpochSecond() - from.getEpochSecond())
+        .add(BigDecimal.valueOf(to.getNano() - from.getNano(), 9));
   }
 
-  private static Instant millisInstant(BigDecimal millis) {
-    // Long.MAX_VALUE ms is some 292 million years from 1970, well inside Instant's range
-    return millis.compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) >= 0 ? Instant.ofEpochMilli(Long.MAX_VALUE)
-        : Instant.ofEpochMilli(millis.longValue());
+  /** Seconds from {@code from} to a Unix time in milliseconds, which may lie beyond any {@link Instant}. */
+  private static BigDecimal untilMillis(Instant from, BigDecimal epochMillis) {
+    BigDecimal s = epochMillis.movePointLeft(3).subtract(BigDecimal.valueOf(from.getEpochSecond()))
+        .subtract(BigDecimal.valueOf(from.getNano(), 9));
+    return s.signum() < 0 ? BigDecimal.ZERO : s;
   }
 
   static Optional<Instant> httpDate(String value) {
@@ -203,9 +219,6 @@ final class ServerWait {
     return isDigits(s.substring(0, dot)) && isDigits(s.substring(dot + 1));
   }
 
-  private static long saturatedLong(String digits) {
-    return digits.length() > 18 ? Long.MAX_VALUE : Long.parseLong(digits);
-  }
 
   @Override
   public String toString() {

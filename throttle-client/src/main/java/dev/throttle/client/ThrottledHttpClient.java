@@ -8,6 +8,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.random.RandomGenerator;
 
 /**
@@ -45,7 +46,16 @@ public interface ThrottledHttpClient extends AutoCloseable {
 
   /** A builder for a client that sends at most {@code limit} (the text grammar: {@code 4/s}, {@code 100/s burst 20}). */
   static Builder builder(Limit limit) {
-    return new Builder(limit);
+    return new Builder(Objects.requireNonNull(limit, "limit"));
+  }
+
+  /**
+   * A builder for a client that learns its rate ({@code --rate auto}): from the server's quota fields when it
+   * publishes them ({@code RateLimit-Policy} {@code q}/{@code w}, the first response's remaining quota for its
+   * burst), else from its {@code 429}s (adaptive, with a slow start). {@link #learned()} says what it found.
+   */
+  static Builder builder() {
+    return new Builder(null);
   }
 
   /**
@@ -55,8 +65,14 @@ public interface ThrottledHttpClient extends AutoCloseable {
    */
   <T> Call<T> send(HttpRequest request, HttpResponse.BodyHandler<T> handler);
 
-  /** The limit sends are kept within (with the jitter margin below it, see {@link Builder#jitterMargin}). */
-  Limit limit();
+  /**
+   * The limit sends are kept within (with the jitter margin below it, see {@link Builder#jitterMargin}); for a client
+   * that learns its rate ({@link #builder()}), none until learned: {@link #learned()} has the rate.
+   */
+  Optional<Limit> limit();
+
+  /** What the client has learned of the server so far: its rate, burst, kind of limit, spacing margin. */
+  Learned learned();
 
   /** The most requests in flight at once. */
   int maxInFlight();
@@ -93,7 +109,7 @@ public interface ThrottledHttpClient extends AutoCloseable {
     RandomGenerator random;
 
     private Builder(Limit limit) {
-      this.limit = Objects.requireNonNull(limit, "limit");
+      this.limit = limit; // null: learn it
     }
 
     /** At most this many requests in flight (default 16). */
@@ -110,7 +126,10 @@ public interface ThrottledHttpClient extends AutoCloseable {
       return this;
     }
 
-    /** Adaptive mode (AIMD), for a server whose limit is unknown; the limit given is then the ceiling. */
+    /**
+     * Adaptive mode (AIMD), for a server whose limit is unknown; the limit given is then the ceiling. A client that
+     * learns its rate ({@link ThrottledHttpClient#builder()}) is adaptive until the server publishes its rate.
+     */
     public Builder adaptive(boolean adaptive) {
       this.adaptive = adaptive;
       return this;

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.throttle.core.Limit;
+import dev.throttle.core.ManualClock;
 import java.net.http.HttpResponse.BodyHandlers;
 import java.time.Duration;
 import java.time.Instant;
@@ -120,6 +121,11 @@ class ThrottledHttpClientTest {
       assertThat(o.attempts()).isEqualTo(1);
       assertThat(o.error()).hasValueSatisfying(err -> assertThat(err)
           .startsWith("HTTP 429: the server asked to wait").contains("more than the maximum 300 s"));
+      if (!value.startsWith("date")) {
+        // the value the server sent, not the 292 years a Duration saturates at
+        assertThat(o.error()).hasValueSatisfying(err -> assertThat(err)
+            .startsWith("HTTP 429: the server asked to wait 99999999999999999999 s (Retry-After: "));
+      }
     }
   }
 
@@ -243,6 +249,42 @@ class ThrottledHttpClientTest {
             .isEqualTo(i == 3 ? Outcome.Status.CANCELLED : Outcome.Status.SUCCEEDED);
       }
       assertThat(server.exchanges("/c3")).isEmpty();
+    }
+  }
+
+  /**
+   * The request's timeout bounds the whole exchange, the body included: a server that sends its headers at once and
+   * then trickles the body a byte a second ends the call at the timeout (before the fix it lasted as long as the
+   * body, 39 s for a 3 s timeout). The timeline runs on the manual clock.
+   */
+  @Test
+  void theTimeoutBoundsABodyTrickledAByteASecond() throws Exception {
+    ManualClock clock = new ManualClock();
+    java.util.concurrent.CountDownLatch firstByte = new java.util.concurrent.CountDownLatch(1);
+    try (ScriptedServer server = new ScriptedServer(e -> {
+          e.http.sendResponseHeaders(200, 100);
+          java.io.OutputStream out = e.http.getResponseBody();
+          for (int i = 0; i < 100; i++) {
+            out.write('x');
+            out.flush();
+            firstByte.countDown();
+            Thread.sleep(1000); // the slow server itself, not a wait for the test
+          }
+          out.close();
+        });
+        ThrottledHttpClient client = ThrottledHttpClient.builder(Limit.parse("10/s")).clock(clock).scheduler(clock)
+            .retryPolicy(RetryPolicy.builder().maxAttempts(1).build()).build()) {
+      java.net.http.HttpRequest request = java.net.http.HttpRequest.newBuilder(server.uri("/slow"))
+          .timeout(Duration.ofSeconds(3)).build();
+      CompletableFuture<Outcome<String>> outcome = client.send(request, BodyHandlers.ofString()).outcome();
+      assertThat(firstByte.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+      clock.advance(Duration.ofMillis(2999));
+      assertThat(outcome).isNotDone();
+      clock.advance(Duration.ofMillis(1));
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(outcome::isDone);
+      Outcome<String> o = outcome.join();
+      assertThat(o.status()).isEqualTo(Outcome.Status.FAILED);
+      assertThat(o.error()).hasValueSatisfying(err -> assertThat(err).startsWith("timed out after 3 s"));
     }
   }
 }
