@@ -98,7 +98,7 @@ final class QuotaFields {
         String name = parts[0].trim();
         long q = -1;
         long w = -1;
-        if (isDigits(name)) { // draft-6/7: the quota is the item itself
+        if (ServerWait.isDigits(name)) { // draft-6/7: the quota is the item itself
           q = parseLong(name);
         }
         for (int i = 1; i < parts.length; i++) {
@@ -106,9 +106,9 @@ final class QuotaFields {
           if (kv == null) {
             continue;
           }
-          if (kv[0].equals("q") && isDigits(kv[1])) {
+          if (kv[0].equals("q") && ServerWait.isDigits(kv[1])) {
             q = parseLong(kv[1]);
-          } else if (kv[0].equals("w") && isDigits(kv[1])) {
+          } else if (kv[0].equals("w") && ServerWait.isDigits(kv[1])) {
             w = parseLong(kv[1]);
           }
         }
@@ -132,11 +132,11 @@ final class QuotaFields {
         String[] parts = item.split(";");
         String[] member = keyValue(parts[0]);
         if (member != null) { // draft-7 dictionary: limit=, remaining=, reset=
-          if (member[0].equals("limit") && isDigits(member[1])) {
+          if (member[0].equals("limit") && ServerWait.isDigits(member[1])) {
             dictLimit = parseLong(member[1]);
-          } else if (member[0].equals("remaining") && isDigits(member[1])) {
+          } else if (member[0].equals("remaining") && ServerWait.isDigits(member[1])) {
             remaining = parseLong(member[1]);
-          } else if (member[0].equals("reset") && isDigits(member[1])) {
+          } else if (member[0].equals("reset") && ServerWait.isDigits(member[1])) {
             reset = new BigDecimal(member[1]);
           }
           dialect = "RateLimit (draft-7)";
@@ -146,9 +146,9 @@ final class QuotaFields {
         BigDecimal t = null;
         for (int i = 1; i < parts.length; i++) {
           String[] kv = keyValue(parts[i]);
-          if (kv != null && kv[0].equals("r") && isDigits(kv[1])) {
+          if (kv != null && kv[0].equals("r") && ServerWait.isDigits(kv[1])) {
             r = parseLong(kv[1]);
-          } else if (kv != null && kv[0].equals("t") && isDigits(kv[1])) {
+          } else if (kv != null && kv[0].equals("t") && ServerWait.isDigits(kv[1])) {
             t = new BigDecimal(kv[1]);
           }
         }
@@ -174,7 +174,7 @@ final class QuotaFields {
       if (r != null) {
         remaining = r;
         quota = firstNumber(headers.firstValue("RateLimit-Limit").orElse(""));
-        reset = headers.firstValue("RateLimit-Reset").map(String::trim).filter(QuotaFields::isDigits)
+        reset = headers.firstValue("RateLimit-Reset").map(String::trim).filter(ServerWait::isDigits)
             .map(BigDecimal::new).orElse(null);
         long[] p = firstPolicy != null ? policies.get(firstPolicy) : null;
         if (p != null) {
@@ -207,7 +207,7 @@ final class QuotaFields {
 
   /** {@code X-RateLimit-Reset}: seconds, or a Unix time in seconds (from 10^9) or milliseconds (from 10^12). */
   private static BigDecimal legacyReset(String v, Instant reference) {
-    if (!isDigits(v)) {
+    if (!ServerWait.isDigits(v)) {
       return null;
     }
     BigDecimal n = new BigDecimal(v);
@@ -228,26 +228,14 @@ final class QuotaFields {
   }
 
   private static Long number(HttpHeaders headers, String name) {
-    return headers.firstValue(name).map(String::trim).filter(QuotaFields::isDigits).map(QuotaFields::parseLong)
+    return headers.firstValue(name).map(String::trim).filter(ServerWait::isDigits).map(QuotaFields::parseLong)
         .orElse(null);
   }
 
   /** The first number of a draft-6 {@code RateLimit-Limit} ({@code 50} or {@code 50, 50;w=1}). */
   private static Long firstNumber(String value) {
     String first = value.split("[,;]")[0].trim();
-    return isDigits(first) ? parseLong(first) : null;
-  }
-
-  private static boolean isDigits(String s) {
-    if (s.isEmpty()) {
-      return false;
-    }
-    for (int i = 0; i < s.length(); i++) {
-      if (s.charAt(i) < '0' || s.charAt(i) > '9') {
-        return false;
-      }
-    }
-    return true;
+    return ServerWait.isDigits(first) ? parseLong(first) : null;
   }
 
   private static long parseLong(String digits) {

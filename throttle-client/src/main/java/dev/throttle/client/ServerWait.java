@@ -199,7 +199,8 @@ final class ServerWait {
     }
   }
 
-  private static boolean isDigits(String s) {
+  /** ASCII digits only, at least one; shared with {@link QuotaFields}. */
+  static boolean isDigits(String s) {
     if (s.isEmpty()) {
       return false;
     }
