@@ -79,8 +79,10 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
   private volatile Throttle throttle; // on the limit with the jitter margin, in thousandths of a request
   private volatile long cost;
   private volatile Pacer pacer; // null until the server shows it takes no burst, or adaptive, or learning
-  private final boolean adaptive;
-  private final double configuredRate; // NaN when learned
+  private final boolean aimdAsked; // --adaptive
+  private volatile boolean adaptive; // AIMD: asked for, or learning a rate the server does not publish
+  private volatile double configuredRate; // the rate kept: configured, or published (NaN while learning)
+  private volatile Limit learnedLimit; // --rate auto: the server's published policy, once known
   private final RetryPolicy policy;
   private final Clock clock;
   private final Scheduler scheduler;
@@ -108,6 +110,17 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
   private Probe probe = Probe.NONE;
   private int deferredSlots;
 
+  // The pair: when the probe's answer says nothing of a burst (no quota fields: nginx limit_req, most servers), the
+  // client starts paced, as if the server took none, and sends the next two new calls together, one interval after
+  // the probe. If the server takes both, it takes bursts and the pacing ends (the client's own bucket remains); if
+  // it refuses one, it is strict, the pacing stays, and the pair cost one 429 instead of the first burst's many.
+  static final int PAIR = 2;
+  private Pacer pairPacer; // the pacer the pair may end, or null
+  private int pairToStart;
+  private int pairToAnswer;
+  private long pairDue;
+  private boolean pairRefused;
+
   // The shared view of the server, from the quota fields of every response.
   private static final long NO_WINDOW = Long.MIN_VALUE;
   private String fieldsDialect;
@@ -118,8 +131,15 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
   private boolean windowMode; // the server gave a full quota at once: sends are counted per window
   private long windowStart = NO_WINDOW; // the first send of the current window
   private long windowEnd;
-  private long allowance; // sends left in the current window
+  // Sends left in the current window: windowCap - windowSends. The cap is the quota, or less when the latest answer
+  // (the one sent last) shows that others took some: its r, plus the sends before it that r already counts.
+  private long windowCap;
+  private long windowSends; // sends in the current window
+  private long windowCapSeq; // the place of the send whose answer set the cap
   private long lastDispatch = NO_WINDOW;
+  private CallImpl<?> lastDispatched; // the call of the last send
+  private long lastDispatchedRtt = -1; // its round trip, once answered
+  private final Rtts rtts = new Rtts();
   private int sentInFlight; // sent and not yet answered
   private long refusedEarly;
   private long refusedSpent;
@@ -133,6 +153,7 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
     this.limit = b.limit;
     this.jitterMargin = b.jitterMargin;
     this.permits = ConcurrencyLimiter.of(b.maxInFlight);
+    this.aimdAsked = b.adaptive;
     this.adaptive = b.adaptive || b.limit == null;
     this.configuredRate = b.limit == null ? Double.NaN : Pacer.perSecond(b.limit);
     this.throttle = throttleFor(b.limit == null ? UNLIMITED : b.limit, Long.MAX_VALUE);
@@ -280,23 +301,12 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
   }
 
   /**
-   * How long a new request for a slot should wait before it asks the throttle: until the end of a pause, or, when
-   * the slots already asked for will take what is left of the window's quota, until the window ends. Called with
-   * the lock held.
+   * How long a new request for a slot should wait before it asks the throttle: until the end of a pause. (A spent
+   * window holds calls at dispatch instead, with their slots: at most the number in flight wait for its end, and
+   * they go as soon as it comes.) Called with the lock held.
    */
   private long holdNanos(long now) {
-    if (paused && now - pausedUntil < 0) {
-      return pausedUntil - now;
-    }
-    if (!windowMode) {
-      return 0;
-    }
-    boolean open = windowStart != NO_WINDOW && now - windowEnd < 0;
-    long left = open ? allowance : quota;
-    if (slotRequests.size() < left) {
-      return 0;
-    }
-    return open ? windowEnd - now : windowNanos;
+    return paused && now - pausedUntil < 0 ? pausedUntil - now : 0;
   }
 
   /** One more request for a slot, at the end of a pause. Called with the lock held. */
@@ -364,6 +374,13 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
 
   private <T> void start(CallImpl<T> call, Permit permit) {
     Pacer p = pacer;
+    synchronized (lock) {
+      if (pairToStart > 0 && !call.sent && p != null && p == pairPacer) {
+        pairToStart--;
+        call.pair = true; // goes with the other one of the pair, not paced
+        p = null;
+      }
+    }
     if (p == null) {
       dispatch(call, permit);
       return;
@@ -389,28 +406,33 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
         return;
       }
       long now = clock.nanoTime();
-      long holdUntil = paused && now - pausedUntil < 0 ? pausedUntil : now;
-      if (windowMode && holdUntil == now) {
-        if (windowStart == NO_WINDOW || now - windowEnd >= 0) { // this send opens a window
-          windowStart = now;
-          windowEnd = now + windowNanos + jitterMargin.toNanos();
-          allowance = quota;
-        }
-        if (allowance <= 0) {
-          holdUntil = windowEnd; // the quota of this window is spent: no send until it resets
-        }
-      }
-      if (holdUntil != now) {
-        // The server asked everyone to wait, or its quota is spent: back to the head of the line, a slot later.
+      if (paused && now - pausedUntil < 0) {
+        // The server asked everyone to wait: back to the head of the line, a slot later.
         call.state = State.QUEUED;
         retryQueue.addFirst(call);
-        requestSlotLater(holdUntil - now);
+        requestSlotLater(pausedUntil - now);
         permit.close();
         return;
       }
-      if (windowMode) {
-        allowance--;
+      if (windowMode && (windowStart == NO_WINDOW || now - windowEnd >= 0)) { // this send opens a window
+        windowStart = now;
+        windowEnd = now + windowNanos + jitterMargin.toNanos();
+        windowCap = quota;
+        windowSends = 0;
+        windowCapSeq = 0;
       }
+      // The window's quota is spent: no send until it resets. Or paced, and the previous send went out late (or
+      // this is the pair, before its time). The call keeps its slot and goes when it is due.
+      long due = windowMode && windowSends >= windowCap ? windowEnd : dueNanos(call, now);
+      if (due - now > 0) {
+        scheduler.schedule(() -> executor.execute(() -> dispatch(call, permit)), due - now);
+        return;
+      }
+      if (windowMode) {
+        call.windowSeq = ++windowSends;
+      }
+      lastDispatched = call;
+      lastDispatchedRtt = -1;
       call.gapBefore = lastDispatch == NO_WINDOW ? Long.MAX_VALUE : now - lastDispatch;
       lastDispatch = now;
       sentInFlight++;
@@ -444,6 +466,29 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
     if (call.isDone()) {
       exchange.cancel(true);
     }
+  }
+
+  /**
+   * When a call holding its slot may go: the pair at its time; a paced call no sooner than the spacing after the
+   * previous actual send. The pacer spaces its grants, but a grant can reach the wire late (a busy executor), and
+   * the send after it would then follow it closer than a strict server allows. Called with the lock held.
+   */
+  private long dueNanos(CallImpl<?> call, long now) {
+    if (call.pair) {
+      return pairDue;
+    }
+    Pacer p = pacer;
+    if (p == null || lastDispatch == NO_WINDOW) {
+      return now;
+    }
+    long due = lastDispatch + p.spacingNanos();
+    long late = lastDispatchedRtt < 0 ? 0 : lastDispatchedRtt - rtts.typical();
+    if (late > 0) {
+      // The previous send came back later than most: it likely reached the server late by as much, and a strict
+      // server counts from its arrival. Keep the interval from there (the margin covers what is left).
+      due = Math.max(due, lastDispatch + p.intervalNanos() + late);
+    }
+    return due - now > 0 ? due : now;
   }
 
   /**
@@ -487,9 +532,26 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
     boolean honoured = asked != null && asked.waitTime().isPresent()
         && asked.waitTime().get().compareTo(policy.maxServerWait()) <= 0;
     boolean spent = false;
+    boolean wasPair = false;
     Runnable afterProbe;
+    if (log.isTraceEnabled()) {
+      log.trace("{} {}: attempt {} answered {} at {} us, {} us after it was sent", request.method(), request.uri(),
+          call.attempts, status, now / 1000, (now - call.lastSent) / 1000);
+    }
     synchronized (lock) {
       sentInFlight--;
+      if (response != null) {
+        long rtt = now - call.lastSent;
+        rtts.add(rtt);
+        if (call == lastDispatched && call.state == State.IN_FLIGHT) {
+          lastDispatchedRtt = rtt;
+        }
+      }
+      if (call.pair) {
+        wasPair = true;
+        call.pair = false; // a retry of it is paced like any other
+        pairAnswered(status);
+      }
       afterProbe = observe(call, fields, status, now);
       if (status == 429) {
         spent = honoured && quotaSpent(asked.waitTime().get(), fields);
@@ -499,7 +561,7 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
           refusedEarly++;
         }
         if (windowMode) {
-          allowance = 0; // whatever we counted, the server says this window is spent
+          windowCap = windowSends; // whatever we counted, the server says this window is spent
           if (now - windowEnd >= 0) {
             windowEnd = now + jitterMargin.toNanos(); // it reset later than we thought
           }
@@ -511,8 +573,8 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
       // before then. Before the permit goes back: the next call must already see the pause.
       pause(now + asked.waitTime().get().toNanos());
     }
-    if (status == 429 && !spent) {
-      early(call);
+    if (status == 429 && !spent && !wasPair) {
+      early(call); // a refusal of the pair is the answer it asked for, not a sign of jitter
     }
     permit.close();
     if (afterProbe != null) {
@@ -637,7 +699,17 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
       String from = "RateLimit-Policy q=" + q.get() + ";w=" + w.get().toPlainString();
       if (adaptive && !from.equals(rateFromFields)) {
         rateFromFields = from;
-        learnRate(published);
+        if (limit == null && !aimdAsked && probe == Probe.SENT) {
+          // --rate auto, told at the first answer: keep the published policy as if it had been configured, with
+          // the burst the remaining quota shows (the client's bucket starts at the end of the probe, below).
+          long b = r.map(x -> x + 1).orElse(q.get());
+          learnedLimit = Limit.builder().rate(q.get(), Duration.ofNanos(windowNanos)).burst(Math.max(1, b)).build();
+          configuredRate = published;
+          adaptive = false;
+          pacer = null;
+        } else {
+          learnRate(published);
+        }
       } else if (!adaptive && published < configuredRate * 0.99 && !from.equals(rateFromFields)) {
         rateFromFields = from + " (below the configured rate)";
         learnRate(published);
@@ -647,8 +719,11 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
         windowMode = true;
         if (r.get() == q.get() - 1) { // this request opened the server's window
           windowStart = call.lastSent;
-          windowEnd = Math.min(call.lastSent + jitterMargin.toNanos(), now) + windowNanos;
-          allowance = quota - 1 - sentInFlight;
+          windowEnd = now + windowNanos; // it opened when the probe arrived, at the latest now
+          windowSends = 1 + sentInFlight;
+          windowCap = quota;
+          windowCapSeq = 0;
+          call.windowSeq = 1;
         } // else a response that took nothing (a quota endpoint): the next send opens a window
       }
     }
@@ -656,7 +731,13 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
       if (r.get() == quota - 1 && call.lastSent == windowStart) {
         windowEnd = Math.min(windowEnd, now + windowNanos); // answered at once: the reset is no later than this
       }
-      allowance = Math.min(allowance, r.get() - sentInFlight);
+      // r counts what reached the server up to this request: the sends before it (unless one was overtaken) and
+      // whatever others sent. Only the answer to the latest send says what is left now: earlier ones are older news,
+      // and a send that overtook this one is counted twice until the next answer corrects it.
+      if (call.windowSeq > windowCapSeq) {
+        windowCapSeq = call.windowSeq;
+        windowCap = Math.min(quota, r.get() + call.windowSeq);
+      }
     }
     if (probe != Probe.SENT) {
       return null;
@@ -667,22 +748,43 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
     Long burst = r.map(x -> x + 1).orElse(null);
     serverBurst = burst;
     boolean noBurst = burst != null && burst == 1;
+    boolean pair = burst == null && status >= 200 && status < 300 && !adaptive && pacer == null && deferred >= PAIR;
     return () -> {
       // Start the client's bucket now, full but for the probe: the server's started when the probe arrived, which
       // is no later than now, so a burst that the client's bucket allows from now on is one the server's allows
       // too, however slowly the first requests travelled (the cold start).
-      Throttle fresh = throttleFor(limit == null ? UNLIMITED : limit, burst == null ? Long.MAX_VALUE : burst);
+      Limit kept = limit != null ? limit : learnedLimit != null ? learnedLimit : UNLIMITED;
+      Throttle fresh = throttleFor(kept, burst == null ? Long.MAX_VALUE : burst);
       fresh.rate().tryAcquire(cost);
       throttle = fresh;
-      if (noBurst && pacer == null) {
+      if ((noBurst || pair) && pacer == null) {
         synchronized (lock) {
           pacer = new Pacer(configuredRate, false, SLOW_START_RATE, clock, scheduler);
+          if (pair) {
+            pacer.startEmpty(); // the probe had the first interval
+            pairPacer = pacer;
+            pairToStart = PAIR;
+            pairToAnswer = PAIR;
+            pairDue = call.lastSent + pacer.spacingNanos();
+          }
         }
       }
       for (int i = 0; i < deferred; i++) {
         requestSlot();
       }
     };
+  }
+
+  /** One answer to the pair: both taken, and the server takes bursts; the pacing ends. Called with the lock held. */
+  private void pairAnswered(int status) {
+    pairRefused |= status < 200 || status >= 300;
+    if (--pairToAnswer == 0 && !pairRefused && pacer == pairPacer) {
+      log.debug("the server took two requests at once: it takes bursts, sends are no longer spaced one by one");
+      pacer = null;
+    }
+    if (pairToAnswer == 0) {
+      pairPacer = null;
+    }
   }
 
   private void learnRate(double perSecond) {
@@ -869,6 +971,30 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
     }
   }
 
+  /**
+   * The typical round trip: the first quartile of the last answers' (unknown until there are a few): a send whose
+   * answer took longer than that by more than the spacing margin is taken to have arrived late by as much. Guarded
+   * by the client's lock.
+   */
+  static final class Rtts {
+    private final long[] last = new long[15];
+    private int count;
+
+    void add(long rttNanos) {
+      last[count++ % last.length] = rttNanos;
+    }
+
+    long typical() {
+      int n = Math.min(count, last.length);
+      if (n < 5) {
+        return Long.MAX_VALUE; // too few to tell what is late
+      }
+      long[] sorted = java.util.Arrays.copyOf(last, n);
+      java.util.Arrays.sort(sorted);
+      return sorted[0];
+    }
+  }
+
   /** A request for a slot scheduled for the end of a pause. */
   private static final class DelayedSlot {
     Scheduler.Cancellable handle;
@@ -886,6 +1012,8 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
     long lastSent;
     long end;
     long gapBefore; // from the send before this one's last attempt
+    boolean pair; // one of the pair, not answered yet
+    long windowSeq; // its place among the sends of its window (window mode)
     Scheduler.Cancellable timer;
     volatile CompletableFuture<?> stage;
 

@@ -47,8 +47,8 @@ import java.util.concurrent.CompletableFuture;
  */
 final class Pacer {
 
-  static final double MARGIN_START = 0.01;
-  static final double MARGIN_STEP = 0.01;
+  static final double MARGIN_START = 0.005;
+  static final double MARGIN_STEP = 0.005;
   static final double MARGIN_CAP = 0.10;
   static final double MARGIN_DECAY = 0.9;
   static final double DECREASE_FACTOR = 0.5;
@@ -201,9 +201,27 @@ final class Pacer {
     }
   }
 
+  /**
+   * The interval between two sends, margin included, in nanoseconds: what the gate's limiter keeps between its grants,
+   * and what the client keeps between two actual sends (a grant may reach the wire late; the one after it must not
+   * then go early).
+   */
+  synchronized long spacingNanos() {
+    return thousandIntervalsMs(rate, margin) * 1_000L;
+  }
+
+  /** The interval between two sends at the current rate, without the margin, in nanoseconds. */
+  synchronized long intervalNanos() {
+    return thousandIntervalsMs(rate, 0) * 1_000L;
+  }
+
+  private static long thousandIntervalsMs(double perSecond, double margin) {
+    return Math.max(1, Math.round(1e6 * (1 + margin) / perSecond));
+  }
+
   /** Burst 1, one send every {@code (1 + margin) / perSecond}, to the microsecond (1000 per whole milliseconds). */
   private RateLimiter limiterFor(double perSecond, double margin) {
-    long thousandIntervalsMs = Math.max(1, Math.round(1e6 * (1 + margin) / perSecond));
+    long thousandIntervalsMs = thousandIntervalsMs(perSecond, margin);
     Limit limit = Limit.builder().rate(1000, Duration.ofMillis(thousandIntervalsMs)).burst(1).build();
     return RateLimiter.builder(limit).clock(clock).scheduler(scheduler).build();
   }

@@ -21,9 +21,9 @@ class PacerTest {
     clock.advance(Duration.ofMillis(100));
     pacer.onRateLimited(sentBefore);
     assertThat(pacer.rate()).isEqualTo(10.0);
-    assertThat(pacer.margin()).isCloseTo(0.02, within(1e-9));
+    assertThat(pacer.margin()).isCloseTo(0.01, within(1e-9));
     pacer.onRateLimited(sentBefore); // sent before the change: says nothing about the new spacing
-    assertThat(pacer.margin()).isCloseTo(0.02, within(1e-9));
+    assertThat(pacer.margin()).isCloseTo(0.01, within(1e-9));
     for (int i = 0; i < 20; i++) {
       clock.advance(Duration.ofMillis(1));
       pacer.onRateLimited(clock.nanoTime());
@@ -39,13 +39,13 @@ class PacerTest {
       clock.advance(Duration.ofMillis(1));
       pacer.onRateLimited(clock.nanoTime());
     }
-    assertThat(pacer.margin()).isCloseTo(0.06, within(1e-9));
+    assertThat(pacer.margin()).isCloseTo(0.03, within(1e-9));
     clock.advance(Duration.ofSeconds(1));
     pacer.onSuccess();
-    assertThat(pacer.margin()).isCloseTo(0.06, within(1e-9)); // pending until a send is granted
+    assertThat(pacer.margin()).isCloseTo(0.03, within(1e-9)); // pending until a send is granted
     pacer.acquire();
     clock.advance(Duration.ofMillis(200));
-    assertThat(pacer.margin()).isCloseTo(0.054, within(1e-9));
+    assertThat(pacer.margin()).isCloseTo(0.027, within(1e-9));
   }
 
   @Test
@@ -57,7 +57,7 @@ class PacerTest {
       pacer.onRateLimited(clock.nanoTime());
       refusals++;
     }
-    assertThat(refusals).isEqualTo(10); // 9 widenings to the cap, then the halving
+    assertThat(refusals).isEqualTo(20); // 19 widenings to the cap, then the halving
     assertThat(pacer.rate()).isEqualTo(50.0);
     clock.advance(Duration.ofSeconds(1));
     pacer.onSuccess();
@@ -99,11 +99,14 @@ class PacerTest {
       String name = "W" + i;
       pacer.acquire().thenRun(() -> timeline.record(name));
     }
-    clock.advance(Duration.ofMillis(101)); // 10/s with 1 %: W1 at once, W2 after 101 ms
-    timeline.assertEvents("W1 at 0.000000000", "W2 at 0.101000000");
-    pacer.onRateLimited(clock.nanoTime()); // 2 %: 102 ms from now on, starting empty
+    assertThat(pacer.intervalNanos()).isEqualTo(100_000_000L);
+    assertThat(pacer.spacingNanos()).isEqualTo(100_500_000L);
+    clock.advance(Duration.ofMillis(101)); // 10/s with 0.5 %: W1 at once, W2 after 100.5 ms
+    timeline.assertEvents("W1 at 0.000000000", "W2 at 0.100500000");
+    pacer.onRateLimited(clock.nanoTime()); // 1 %: 101 ms from now on, starting empty
+    assertThat(pacer.spacingNanos()).isEqualTo(101_000_000L);
     clock.advance(Duration.ofSeconds(1));
-    timeline.assertEvents("W3 at 0.203000000", "W4 at 0.305000000");
+    timeline.assertEvents("W3 at 0.202000000", "W4 at 0.303000000");
   }
 
   @Test
@@ -113,8 +116,8 @@ class PacerTest {
     CompletableFuture<Void> second = pacer.acquire();
     CompletableFuture<Void> third = pacer.acquire();
     second.cancel(false);
-    pacer.onRateLimited(clock.nanoTime()); // moves only the waiter still waiting
-    clock.advance(Duration.ofMillis(101));
+    pacer.onRateLimited(clock.nanoTime()); // moves only the waiter still waiting; 101 ms from now
+    clock.advance(Duration.ofMillis(100));
     assertThat(third).isNotDone();
     clock.advance(Duration.ofMillis(1));
     assertThat(third).isDone();
