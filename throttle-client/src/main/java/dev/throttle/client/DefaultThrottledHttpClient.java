@@ -482,7 +482,7 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
       return now;
     }
     long due = lastDispatch + p.spacingNanos();
-    long late = lastDispatchedRtt < 0 ? 0 : lastDispatchedRtt - rtts.typical();
+    long late = lastDispatchedRtt < 0 ? 0 : lastDispatchedRtt - rtts.shortest();
     if (late > 0) {
       // The previous send came back later than most: it likely reached the server late by as much, and a strict
       // server counts from its arrival. Keep the interval from there (the margin covers what is left).
@@ -765,7 +765,7 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
             pairPacer = pacer;
             pairToStart = PAIR;
             pairToAnswer = PAIR;
-            pairDue = call.lastSent + pacer.spacingNanos();
+            pairDue = now + pacer.spacingNanos(); // from the probe's answer: it arrived no later than that
           }
         }
       }
@@ -781,6 +781,7 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
     if (--pairToAnswer == 0 && !pairRefused && pacer == pairPacer) {
       log.debug("the server took two requests at once: it takes bursts, sends are no longer spaced one by one");
       pacer = null;
+      pairPacer.releaseAll(); // the calls waiting for it go now, as the client's own bucket allows
     }
     if (pairToAnswer == 0) {
       pairPacer = null;
@@ -972,9 +973,9 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
   }
 
   /**
-   * The typical round trip: the first quartile of the last answers' (unknown until there are a few): a send whose
-   * answer took longer than that by more than the spacing margin is taken to have arrived late by as much. Guarded
-   * by the client's lock.
+   * The shortest of the last round trips: a send whose answer took longer than that, by more than the spacing
+   * margin, is taken to have reached the server late by as much (measured against nginx: the request refused is
+   * the one after a slow one). Guarded by the client's lock.
    */
   static final class Rtts {
     private final long[] last = new long[15];
@@ -984,14 +985,19 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
       last[count++ % last.length] = rttNanos;
     }
 
-    long typical() {
-      int n = Math.min(count, last.length);
-      if (n < 5) {
-        return Long.MAX_VALUE; // too few to tell what is late
+    /**
+     * The shortest of the last 15; 0 before the fifth answer, while the first round trips are all slowed by new
+     * connections: a send is then taken to have arrived as late as its answer came.
+     */
+    long shortest() {
+      if (count < 5) {
+        return 0;
       }
-      long[] sorted = java.util.Arrays.copyOf(last, n);
-      java.util.Arrays.sort(sorted);
-      return sorted[0];
+      long min = Long.MAX_VALUE;
+      for (int i = 0, n = Math.min(count, last.length); i < n; i++) {
+        min = Math.min(min, last[i]);
+      }
+      return min;
     }
   }
 

@@ -124,6 +124,16 @@ final class Pacer {
     return w;
   }
 
+  /** The pacing is no longer needed: every call waiting for it goes now. */
+  synchronized void releaseAll() {
+    for (Waiter w : new ArrayList<>(waiters)) {
+      if (w.inner.cancel(false)) {
+        waiters.remove(w);
+        w.complete(null);
+      }
+    }
+  }
+
   /**
    * A {@code 429} answered a request sent at {@code sentNanos} at a rate the client keeps: widen the margin; in
    * adaptive mode, once the margin is at its cap, halve the rate (at the first one of a slow start, take the rate it

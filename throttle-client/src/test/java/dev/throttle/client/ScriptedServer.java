@@ -35,6 +35,7 @@ final class ScriptedServer implements AutoCloseable {
     final long arrived;
     final int attempt; // 1 for the first request with this path
     volatile long answered;
+    volatile int status; // 0 until answered (or dropped)
 
     Exchange(HttpExchange http, int attempt) {
       this.http = http;
@@ -47,6 +48,7 @@ final class ScriptedServer implements AutoCloseable {
       headers.forEach((k, v) -> http.getResponseHeaders().set(k, v));
       byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
       answered = System.nanoTime();
+      this.status = status;
       http.sendResponseHeaders(status, bytes.length == 0 ? -1 : bytes.length);
       try (OutputStream out = http.getResponseBody()) {
         out.write(bytes);
