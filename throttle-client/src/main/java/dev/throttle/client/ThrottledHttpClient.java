@@ -25,17 +25,29 @@ import java.util.random.RandomGenerator;
  * <ol>
  *   <li>Waits for an in-flight permit, then for a rate slot (the core's {@link dev.throttle.core.Throttle}; the permit first, so that
  *       the moments requests start obey the rate). Slots are handed to waiting calls in order, retries first.
- *   <li>In adaptive mode, waits for the adaptive rate too (AIMD: halved on a {@code 429}, back up by a twentieth of
- *       the configured rate per second without one; the configured limit stays the ceiling).
- *   <li>Sends. A 2xx ends the call. A status the {@link RetryPolicy} retries ({@code 429}, {@code 503}) waits what
- *       the server asked ({@code Retry-After}, {@code RateLimit}, {@code X-RateLimit-Reset}), measured from the
- *       response, and meanwhile <em>no</em> call of this client is sent (the server spoke for all of them); without
- *       a valid header, backoff with full jitter for that call alone. Connection errors and timeouts per the
- *       policy. Then the call queues again, ahead of calls not yet sent, until its attempts run out.
+ *   <li>When the server has shown that it takes no burst (a strict leaky bucket such as nginx {@code limit_req}
+ *       without {@code burst}, a remaining quota of 0), in adaptive mode, and while learning a rate: waits for the
+ *       pacer too, which spaces sends one by one at the rate plus a small margin learnt from {@code 429}s.
+ *   <li>Sends, and reads the quota fields of <em>every</em> response ({@code RateLimit}/{@code RateLimit-Policy}
+ *       in drafts 6 to 10, {@code X-RateLimit-*}) into one view shared by all calls: the first answer's remaining
+ *       quota caps the client's burst, and against a fixed window no more goes out before the reset than the
+ *       server said is left. A 2xx ends the call.
+ *   <li>A status the {@link RetryPolicy} retries ({@code 429}, {@code 503}): the call waits what the server asked
+ *       ({@code Retry-After}, {@code RateLimit}, {@code X-RateLimit-Reset}), measured from the response, never
+ *       sooner (RFC 9110). When that wait says the quota is spent until later than the next paced send (a
+ *       {@code 503}, or a {@code 429} whose wait, less its rounding up to whole seconds, exceeds the client's
+ *       interval), <em>no</em> call of this client is sent meanwhile: the server spoke for all of them. A {@code 429}
+ *       at a rate the client already keeps, with only a rounded-up {@code Retry-After} ("this one came a little
+ *       early"), holds only the refused call; the others carry on at the paced rate. Without a valid header,
+ *       backoff with full jitter for that call alone. Connection errors and timeouts per the policy. Then the call
+ *       queues again, ahead of calls not yet sent, until its attempts run out.
  *   <li>A malformed header ({@code Retry-After: soon}, a negative number) is logged as a warning and ignored; a
- *       server wait beyond {@link RetryPolicy#maxServerWait()} ends the call (FAILED) with a warning rather than
- *       retrying sooner than asked.
+ *       server wait beyond {@link RetryPolicy#maxServerWait()} ends the call (FAILED, reporting the wait the
+ *       server sent) with a warning rather than retrying sooner than asked. A request's timeout bounds the whole
+ *       exchange, body included.
  * </ol>
+ *
+ * <p>The rules, and why: {@code docs/client.md}.
  *
  * <p>Every call ends with exactly one {@link Outcome}, also when the client is {@linkplain #close() closed}
  * (CANCELLED). Thread-safe. The client's threads are daemon threads named {@code throttle-client-N}; they end at
