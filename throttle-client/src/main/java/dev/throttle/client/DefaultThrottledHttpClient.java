@@ -119,6 +119,7 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
   private int pairToStart;
   private int pairToAnswer;
   private long pairDue;
+  private boolean pairDueFixed; // once the first of the pair is at dispatch: no sooner than a paced send
   private boolean pairRefused;
 
   // The shared view of the server, from the quota fields of every response.
@@ -474,13 +475,21 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
    * the send after it would then follow it closer than a strict server allows. Called with the lock held.
    */
   private long dueNanos(CallImpl<?> call, long now) {
+    Pacer p = pacer;
     if (call.pair) {
+      if (!pairDueFixed) { // both go together, one interval after whatever went last (a call the pacer let through)
+        pairDueFixed = true;
+        pairDue = Math.max(pairDue, p == null || lastDispatch == NO_WINDOW ? now : pacedDue(p, now));
+      }
       return pairDue;
     }
-    Pacer p = pacer;
     if (p == null || lastDispatch == NO_WINDOW) {
       return now;
     }
+    return pacedDue(p, now);
+  }
+
+  private long pacedDue(Pacer p, long now) {
     long due = lastDispatch + p.spacingNanos();
     long late = lastDispatchedRtt < 0 ? 0 : lastDispatchedRtt - rtts.shortest();
     if (late > 0) {
