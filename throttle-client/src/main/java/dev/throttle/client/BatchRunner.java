@@ -66,10 +66,16 @@ public final class BatchRunner {
   }
 
   /**
-   * Runs {@code jobs} and returns their results in input order. If interrupted, cancels the batch, waits for the
-   * cancelled results and rethrows.
+   * Runs {@code jobs} and returns their results in input order with the batch's {@link Stats}. If interrupted,
+   * cancels the batch, waits for the cancelled results and rethrows.
+   *
+   * <pre>{@code
+   * List<Job> jobs = List.of(Job.of("1", HttpRequest.newBuilder(URI.create("https://api.example/items/1")).build()));
+   * BatchResult<String> done = BatchRunner.run(client, jobs, BodyHandlers.ofString());
+   * System.out.println(done.stats().summaryLine());
+   * }</pre>
    */
-  public static <T> List<JobResult<T>> run(ThrottledHttpClient client, List<Job> jobs,
+  public static <T> BatchResult<T> run(ThrottledHttpClient client, List<Job> jobs,
       HttpResponse.BodyHandler<T> handler) throws InterruptedException {
     List<JobResult<T>> results = Collections.synchronizedList(new ArrayList<>(jobs.size()));
     Batch batch = start(client, List.copyOf(jobs).iterator(), handler, new BatchListener<T>() {
@@ -78,8 +84,9 @@ public final class BatchRunner {
         results.add(result);
       }
     });
+    Stats stats;
     try {
-      batch.completion().get();
+      stats = batch.completion().get();
     } catch (InterruptedException e) {
       batch.cancel();
       batch.completion().handle((s, err) -> null).join();
@@ -87,7 +94,7 @@ public final class BatchRunner {
     } catch (ExecutionException e) {
       throw new IllegalStateException(e.getCause());
     }
-    return new ArrayList<>(results);
+    return new BatchResult<>(results, stats);
   }
 
   private static final class BatchImpl<T> implements Batch {

@@ -157,7 +157,14 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
     this.aimdAsked = b.adaptive;
     this.adaptive = b.adaptive || b.limit == null;
     this.configuredRate = b.limit == null ? Double.NaN : Pacer.perSecond(b.limit);
-    this.throttle = throttleFor(b.limit == null ? UNLIMITED : b.limit, Long.MAX_VALUE);
+    if (b.shared != null) {
+      // A shared limiter is used as it is: no bucket of this client's own to restart after a probe.
+      this.throttle = Throttle.of(b.shared, permits);
+      this.cost = 1;
+      this.probe = Probe.DONE;
+    } else {
+      this.throttle = throttleFor(b.limit == null ? UNLIMITED : b.limit, Long.MAX_VALUE);
+    }
     this.pacer = adaptive ? new Pacer(configuredRate, true, SLOW_START_RATE, clock, scheduler) : null;
     int id = CLIENTS.incrementAndGet();
     AtomicInteger threads = new AtomicInteger();

@@ -2,6 +2,8 @@ package dev.throttle.client;
 
 import dev.throttle.core.Clock;
 import dev.throttle.core.Limit;
+import dev.throttle.core.RateLimitStore;
+import dev.throttle.core.RateLimiter;
 import dev.throttle.core.Scheduler;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -62,6 +64,36 @@ public interface ThrottledHttpClient extends AutoCloseable {
   }
 
   /**
+   * A builder for a client whose sends take their slots from {@code limiter}, which other clients and threads may
+   * share: together they keep its limit (its {@link RateLimiter#limit()} is this client's {@link #limit()}). The
+   * limiter is used as it is: the {@linkplain Builder#jitterMargin jitter margin} and the restart of the bucket after
+   * the first response (see {@link #builder(Limit)}) apply to a client's own bucket only, so keep the shared limit a
+   * little below the server's (the first requests of a cold client open connections and may reach the server
+   * bunched with the next ones).
+   */
+  static Builder builder(RateLimiter limiter) {
+    return new Builder(Objects.requireNonNull(limiter, "limiter").limit(), limiter, null);
+  }
+
+  /**
+   * A builder for a client whose sends take their slots from {@code key} of {@code store}: every client on that key
+   * of that store shares one quota, across JVMs when the store is shared (throttle-redis's
+   * {@code RedisRateLimiter}). Waiting for a slot never blocks a thread; when the store cannot answer and its failure
+   * policy refuses, the client asks again after the wait the refusal names (10 ms to 1 s), so its calls wait out the
+   * outage. As with {@link #builder(RateLimiter)}, the store's limit is used as it is.
+   *
+   * <pre>{@code
+   * RedisRateLimiter<String> quotas = redis.limiter(Limit.parse("100/s")).build();
+   * ThrottledHttpClient client = ThrottledHttpClient.builder(quotas, "partner-api").build(); // in every JVM
+   * }</pre>
+   */
+  static <K> Builder builder(RateLimitStore<K> store, K key) {
+    Objects.requireNonNull(store, "store");
+    Objects.requireNonNull(key, "key");
+    return new Builder(store.limit(), null, scheduler -> new StoreLimiter<>(store, key, scheduler));
+  }
+
+  /**
    * A builder for a client that learns its rate ({@code --rate auto}): from the server's quota fields when it
    * publishes them ({@code RateLimit-Policy} {@code q}/{@code w}, the first response's remaining quota for its
    * burst), else from its {@code 429}s (adaptive, with a slow start). {@link #learned()} says what it found.
@@ -108,6 +140,9 @@ public interface ThrottledHttpClient extends AutoCloseable {
   /** Configures a {@link ThrottledHttpClient}. Every setter validates its value at once. */
   final class Builder {
     final Limit limit;
+    /** The shared limiter slots come from, or null for the client's own bucket on {@link #limit}. */
+    RateLimiter shared;
+    private final java.util.function.Function<Scheduler, RateLimiter> sharedFromStore;
     int maxInFlight = 16;
     RetryPolicy retryPolicy = RetryPolicy.defaults();
     boolean adaptive;
@@ -122,6 +157,13 @@ public interface ThrottledHttpClient extends AutoCloseable {
 
     private Builder(Limit limit) {
       this.limit = limit; // null: learn it
+      this.sharedFromStore = null;
+    }
+
+    private Builder(Limit limit, RateLimiter shared, java.util.function.Function<Scheduler, RateLimiter> fromStore) {
+      this.limit = limit;
+      this.shared = shared;
+      this.sharedFromStore = fromStore;
     }
 
     /** At most this many requests in flight (default 16). */
@@ -213,6 +255,9 @@ public interface ThrottledHttpClient extends AutoCloseable {
     }
 
     public ThrottledHttpClient build() {
+      if (sharedFromStore != null) {
+        shared = sharedFromStore.apply(scheduler);
+      }
       return new DefaultThrottledHttpClient(this);
     }
   }

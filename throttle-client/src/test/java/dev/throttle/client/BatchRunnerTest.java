@@ -58,12 +58,19 @@ class BatchRunnerTest {
                 .build())
             .random(new SplittableRandom(3)).build()) {
       List<Job> jobs = jobs(server, 1000, Duration.ofMillis(200));
-      List<JobResult<String>> results = BatchRunner.run(client, jobs, BodyHandlers.ofString());
+      BatchResult<String> done = BatchRunner.run(client, jobs, BodyHandlers.ofString());
+      List<JobResult<String>> results = done.results();
 
       assertOneResultPerJobInOrder(results, jobs);
       long succeeded = results.stream().filter(r -> r.outcome().isSucceeded()).count();
       long failed = results.stream().filter(r -> r.outcome().status() == Outcome.Status.FAILED).count();
       assertThat(succeeded + failed).isEqualTo(1000);
+      // The stats come with the results, and count the same jobs.
+      assertThat(done.stats().jobs()).isEqualTo(1000);
+      assertThat(done.stats().succeeded()).isEqualTo(succeeded);
+      assertThat(done.stats().failed()).isEqualTo(failed);
+      assertThat(done.stats().attempts())
+          .isEqualTo(results.stream().mapToLong(r -> r.outcome().attempts()).sum());
       assertThat(succeeded).isGreaterThan(950); // a job fails only if 4 attempts in a row fail (~0.1 %)
       for (JobResult<String> r : results) {
         Outcome<String> o = r.outcome();

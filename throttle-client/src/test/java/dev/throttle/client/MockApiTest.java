@@ -58,7 +58,7 @@ class MockApiTest {
     try (MockApi api = MockApi.builder(rate).latency(Duration.ofMillis(50)).start();
         ThrottledHttpClient client = ThrottledHttpClient.builder(api.limit()).maxInFlight(Math.max(16, rate / 2))
             .version(HttpClient.Version.HTTP_1_1).build()) {
-      List<JobResult<Void>> results = BatchRunner.run(client, jobs(api, n), BodyHandlers.discarding());
+      List<JobResult<Void>> results = BatchRunner.run(client, jobs(api, n), BodyHandlers.discarding()).results();
       assertThat(results).hasSize(n);
       assertThat(results).allSatisfy(r -> assertThat(r.outcome().isSucceeded()).isTrue());
       assertThat(api.served()).isEqualTo(n);
@@ -72,7 +72,7 @@ class MockApiTest {
     try (MockApi api = MockApi.builder(10).latency(Duration.ofMillis(10)).start();
         ThrottledHttpClient client = ThrottledHttpClient.builder(Limit.parse("40/s")).maxInFlight(16)
             .version(HttpClient.Version.HTTP_1_1).build()) {
-      List<JobResult<Void>> results = BatchRunner.run(client, jobs(api, 40), BodyHandlers.discarding());
+      List<JobResult<Void>> results = BatchRunner.run(client, jobs(api, 40), BodyHandlers.discarding()).results();
       assertThat(results).hasSize(40);
       assertThat(results).allSatisfy(r -> assertThat(r.outcome().isSucceeded()).isTrue());
       assertThat(api.rejected()).isGreaterThan(0); // it did have to retry
@@ -94,7 +94,7 @@ class MockApiTest {
     try (MockApi api = MockApi.builder(10).latency(Duration.ofMillis(10)).start();
         ThrottledHttpClient client = ThrottledHttpClient.builder(Limit.parse("40/s")).maxInFlight(16)
             .version(HttpClient.Version.HTTP_1_1).adaptive(true).build()) {
-      List<JobResult<Void>> results = BatchRunner.run(client, jobs(api, 60), BodyHandlers.discarding());
+      List<JobResult<Void>> results = BatchRunner.run(client, jobs(api, 60), BodyHandlers.discarding()).results();
       assertThat(results).allSatisfy(r -> assertThat(r.outcome().isSucceeded()).isTrue());
       assertThat(client.currentRate()).isLessThan(40);
       adaptive429 = api.rejected();

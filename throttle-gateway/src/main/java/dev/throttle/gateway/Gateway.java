@@ -48,7 +48,7 @@ import org.slf4j.LoggerFactory;
  *       back-pressure, hop-by-hop fields dropped, {@code X-Forwarded-For}, {@code -Proto} and {@code -Host} added. An
  *       unreachable upstream is answered 502, a silent one 504; a body over the limit 413.
  *   <li><b>Stores</b>: in memory by default; with a Redis URI, one connection for the gateway and one limiter per
- *       rule (key prefix plus the rule's name), so that every gateway with the same configuration and Redis
+ *       rule (the key prefix, then the rule's name in each key, as for any store of the throttle), so that every gateway with the same configuration and Redis
  *       enforces one limit, and Redis failures are answered by the configured failure policy.
  *   <li><b>Operations</b>: {@code GET /health} and {@code GET /metrics} (Prometheus) on the admin address.
  * </ul>
@@ -84,7 +84,7 @@ public final class Gateway implements AutoCloseable {
       this.redis = RedisLimits.connect(config.redisUri());
       stores = rule -> {
         RedisRateLimiter<String> limiter = redis.limiter(rule.limit())
-            .prefix(config.redisPrefix() + rule.name() + ":")
+            .prefix(config.redisPrefix()) // the throttle puts the rule's id in every key
             .timeout(config.redisTimeout())
             .onFailure(config.redisFailure())
             .build();

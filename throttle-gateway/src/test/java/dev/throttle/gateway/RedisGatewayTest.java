@@ -88,6 +88,36 @@ class RedisGatewayTest {
     return callers;
   }
 
+  /**
+   * Two rules with the same limit and key kind on one Redis (and one prefix) keep separate buckets: spending one
+   * leaves the other whole. Each Redis key names its rule.
+   */
+  @Test
+  void twoRulesWithTheSameLimitAndKeyKeepSeparateBucketsOnOneRedis() throws Exception {
+    RedisServer redis = later(RedisServer.start());
+    Gateway gateway = later(Gateway.start(GatewayConfig.builder().listen("127.0.0.1", 0).noAdmin()
+        .upstream(upstream.uri()).eventLoops(1).grace(Duration.ofSeconds(1)).redisStore(redis.uri())
+        .route(new GatewayConfig.Route("hello", List.of(Rule.builder("hello").path("/hello").limit("2/min")
+            .key("header:X-API-Key").build())))
+        .route(new GatewayConfig.Route("other", List.of(Rule.builder("other").path("/other").limit("2/min")
+            .key("header:X-API-Key").build())))
+        .build()));
+    String base = "http://127.0.0.1:" + gateway.port();
+    assertThat(statusWithKey(base + "/hello")).isEqualTo(200);
+    assertThat(statusWithKey(base + "/hello")).isEqualTo(200);
+    assertThat(statusWithKey(base + "/hello")).as("the /hello rule is spent").isEqualTo(429);
+    assertThat(statusWithKey(base + "/other")).as("the /other rule has its own bucket").isEqualTo(200);
+    assertThat(statusWithKey(base + "/other")).isEqualTo(200);
+    assertThat(statusWithKey(base + "/other")).isEqualTo(429);
+    assertThat(redis.cli("--scan", "--pattern", "throttle:gw:{*:header:*").lines().sorted().toList())
+        .containsExactly("throttle:gw:{hello:header:x-api-key:z}:2/min", "throttle:gw:{other:header:x-api-key:z}:2/min");
+  }
+
+  private static int statusWithKey(String uri) throws Exception {
+    return Http.CLIENT.send(HttpRequest.newBuilder(URI.create(uri)).header("X-API-Key", "z")
+        .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+  }
+
   @Test
   void twoGatewaysSharingOneRedisEnforceOneLimit() throws Exception {
     RedisServer redis = later(RedisServer.start());

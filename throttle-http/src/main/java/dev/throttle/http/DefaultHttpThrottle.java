@@ -27,11 +27,14 @@ final class DefaultHttpThrottle implements HttpThrottle {
   private static final class Entry {
     final Rule rule;
     final RateLimitStore<String> store;
+    /** Before every key given to the store: the rule's id, so that rules never share a bucket by accident. */
+    final String storeKeyPrefix;
     final Render.Policy policy;
 
     Entry(Rule rule, RateLimitStore<String> store, RateLimitHeaders headers, boolean legacy) {
       this.rule = rule;
       this.store = store;
+      this.storeKeyPrefix = rule.id() + ":";
       this.policy = new Render.Policy(rule, headers, legacy);
     }
   }
@@ -260,11 +263,12 @@ final class DefaultHttpThrottle implements HttpThrottle {
       startedAt = clock.nanoTime();
       pending.add(this);
       Rule rule = entry.rule;
+      String storeKey = entry.storeKeyPrefix.concat(key);
       try {
         if (rule.mode() == Rule.Mode.REJECT || rule.isDryRun()) {
-          entry.store.decide(key, cost).whenComplete(this::onDecision);
+          entry.store.decide(storeKey, cost).whenComplete(this::onDecision);
         } else {
-          entry.store.reserve(key, cost, rule.maxWait()).whenComplete(this::onReservation);
+          entry.store.reserve(storeKey, cost, rule.maxWait()).whenComplete(this::onReservation);
         }
       } catch (RuntimeException e) {
         onFailure(e);

@@ -51,6 +51,7 @@ import java.util.function.ToLongFunction;
  *   <tr><td>{@code max-wait}</td><td>(required with delay)</td><td>{@code 500ms}, {@code 2s}, {@code 1min}</td></tr>
  *   <tr><td>{@code on-missing-key}</td><td>{@code shared}</td><td>see {@link MissingKey}</td></tr>
  *   <tr><td>{@code dry-run}</td><td>{@code false}</td><td>decide and report (headers, outcome, log), but never refuse or delay</td></tr>
+ *   <tr><td>{@code id}</td><td>the name</td><td>the rule's part of every store key (see {@link #id()})</td></tr>
  * </table>
  *
  * <p>Immutable. Every setting is checked when the rule is built, and an error names the rule.
@@ -81,9 +82,10 @@ public final class Rule {
   /** The longest rule name; names are also policy names in response headers. */
   public static final int MAX_NAME_LENGTH = 64;
 
-  private static final String SETTINGS = "limit, path, methods, key, cost, mode, max-wait, on-missing-key, dry-run";
+  private static final String SETTINGS = "limit, path, methods, key, cost, mode, max-wait, on-missing-key, dry-run, id";
 
   private final String name;
+  private final String id;
   private final Limit limit;
   private final String pathPrefix;
   private final Set<String> methods;
@@ -98,6 +100,7 @@ public final class Rule {
 
   private Rule(Builder b) {
     this.name = b.name;
+    this.id = b.id != null ? b.id : b.name;
     this.limit = b.limit;
     this.pathPrefix = b.pathPrefix;
     this.methods = Collections.unmodifiableSet(new LinkedHashSet<>(b.methods));
@@ -166,6 +169,7 @@ public final class Rule {
           case "max-wait" -> maxWait = value;
           case "on-missing-key" -> b.onMissingKey(parseEnum(MissingKey.class, "on-missing-key", value));
           case "dry-run" -> b.dryRun(parseBoolean("dry-run", value));
+          case "id" -> b.id(value);
           default -> throw new IllegalArgumentException("unknown setting '" + e.getKey() + "' (settings: " + SETTINGS + ")");
         }
       } catch (IllegalArgumentException ex) {
@@ -330,6 +334,18 @@ public final class Rule {
     return dryRun;
   }
 
+  /**
+   * The rule's part of every store key: the throttle asks the rule's store for {@code id + ":" + key}, so that two
+   * rules never share a bucket by accident, whatever store they decide through (a Redis store made from the limit
+   * alone, with the same prefix for every rule, included). The name by default; two rules share buckets only when
+   * they are given the same id and decide through one store (the same {@linkplain Builder#store store} given to
+   * both, or a factory whose stores meet, as Redis stores with one prefix and limit do). Keep the id when renaming a
+   * rule whose buckets should carry over.
+   */
+  public String id() {
+    return id;
+  }
+
   /** The store given to this rule, or null when the throttle's {@link StoreFactory} makes one. */
   public RateLimitStore<String> store() {
     return store;
@@ -370,12 +386,16 @@ public final class Rule {
     if (dryRun) {
       sb.append("; dry-run=true");
     }
+    if (!id.equals(name)) {
+      sb.append("; id=").append(id);
+    }
     return sb.toString();
   }
 
   /** Configures a {@link Rule}; {@link #build()} checks everything and names the rule in every error. */
   public static final class Builder {
     private final String name;
+    private String id; // null: the name
     private Limit limit;
     private String pathPrefix = "/";
     private final Set<String> methods = new LinkedHashSet<>();
@@ -394,11 +414,29 @@ public final class Rule {
       if (name == null || name.isEmpty()) {
         throw new IllegalArgumentException("a rule needs a name (letters, digits, '.', '_' and '-')");
       }
-      if (name.length() > MAX_NAME_LENGTH || !name.matches("[A-Za-z0-9._-]+")) {
+      if (!isName(name)) {
         throw new IllegalArgumentException("Invalid rule name '" + name + "': use letters, digits, '.', '_' and '-', "
             + "at most " + MAX_NAME_LENGTH + " characters");
       }
       this.name = name;
+    }
+
+    private static boolean isName(String s) {
+      return s.length() <= MAX_NAME_LENGTH && s.matches("[A-Za-z0-9._-]+");
+    }
+
+    /**
+     * The rule's part of every store key (default: its name; see {@link Rule#id()}): letters, digits,
+     * {@code . _ -}, at most {@value Rule#MAX_NAME_LENGTH} characters. Give two rules one id (and one store) to make
+     * them share buckets on purpose.
+     */
+    public Builder id(String id) {
+      if (id == null || id.isEmpty() || !isName(id)) {
+        throw error("the id must be letters, digits, '.', '_' and '-', at most " + MAX_NAME_LENGTH
+            + " characters, got '" + id + "'");
+      }
+      this.id = id;
+      return this;
     }
 
     /** The limit per key. */

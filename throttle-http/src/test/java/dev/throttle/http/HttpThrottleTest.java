@@ -35,6 +35,33 @@ class HttpThrottleTest {
     return b.build();
   }
 
+  /**
+   * Every key the throttle gives a store starts with the rule's id, so that rules deciding through one store (or
+   * through stores whose keys meet, as Redis stores with one prefix do) never share a bucket unless given one id.
+   */
+  @Test
+  void rulesOnOneStoreKeepSeparateBucketsUnlessGivenOneId() {
+    KeyedRateLimiter<String> shared = KeyedRateLimiter.<String>builder(Limit.parse("1/min")).clock(clock)
+        .scheduler(clock).build();
+    HttpThrottle separate = HttpThrottle.builder().clock(clock)
+        .rule(Rule.builder("hello").path("/hello").store(shared.asStore()).build())
+        .rule(Rule.builder("other").path("/other").store(shared.asStore()).build()).build();
+    assertThat(now(separate.admit(get("/hello"))).outcome()).isEqualTo(Verdict.Outcome.ALLOWED);
+    assertThat(now(separate.admit(get("/hello"))).outcome()).isEqualTo(Verdict.Outcome.REFUSED);
+    assertThat(now(separate.admit(get("/other"))).outcome()).isEqualTo(Verdict.Outcome.ALLOWED);
+    assertThat(shared.estimate("hello:ip:192.0.2.7", 1).isAllowed()).isFalse();
+    assertThat(shared.estimate("other:ip:192.0.2.7", 1).isAllowed()).isFalse();
+
+    KeyedRateLimiter<String> onPurpose = KeyedRateLimiter.<String>builder(Limit.parse("1/min")).clock(clock)
+        .scheduler(clock).build();
+    HttpThrottle together = HttpThrottle.builder().clock(clock)
+        .rule(Rule.builder("hello").id("greeting").path("/hello").store(onPurpose.asStore()).build())
+        .rule(Rule.builder("other").id("greeting").path("/other").store(onPurpose.asStore()).build()).build();
+    assertThat(now(together.admit(get("/hello"))).outcome()).isEqualTo(Verdict.Outcome.ALLOWED);
+    assertThat(now(together.admit(get("/other"))).outcome()).as("one id, one store: one bucket")
+        .isEqualTo(Verdict.Outcome.REFUSED);
+  }
+
   private static RequestView get(String path, String... headerPairs) {
     return from("192.0.2.7", path, headerPairs);
   }
@@ -340,7 +367,7 @@ class HttpThrottleTest {
       }
     };
     HttpThrottle t = throttle(Rule.builder("api").store(remote).delay(Duration.ofSeconds(5)).build());
-    limiter.reserve("ip:192.0.2.7", 1, Duration.ZERO); // the bucket is empty: the next reservation must wait
+    limiter.reserve("api:ip:192.0.2.7", 1, Duration.ZERO); // the bucket is empty: the next reservation must wait
     Admission a = t.admit(get("/"));
     assertThat(a.verdict()).isNotDone();
     assertThat(t.waiting()).isEqualTo(1);
@@ -348,7 +375,7 @@ class HttpThrottleTest {
     assertThat(now(a).outcome()).isEqualTo(Verdict.Outcome.CLIENT_GONE);
     answers.forEach(Runnable::run); // the reservation arrives, queued for 1 s, and is given up at once
     assertThat(clock.pendingTasks()).isZero();
-    Reservation next = limiter.reserve("ip:192.0.2.7", 1, Duration.ofSeconds(5));
+    Reservation next = limiter.reserve("api:ip:192.0.2.7", 1, Duration.ofSeconds(5));
     assertThat(next.delay()).isEqualTo(Duration.ofSeconds(1)); // not 2 s: the cancelled one holds no place
     assertThat(t.waiting()).isZero();
   }

@@ -18,7 +18,8 @@ class RuleTest {
         "api: limit=100/s burst 20; path=/api; key=header:X-API-Key|ip; mode=delay; max-wait=2s",
         "uploads: limit=10/min; path=/upload; methods=POST,PUT; key=ip; cost=2; on-missing-key=reject",
         "all: limit=10/s and 1000/h; key=all; dry-run=true",
-        "slow: limit=5/s; key=principal; mode=delay; max-wait=250ms; on-missing-key=allow"}) {
+        "slow: limit=5/s; key=principal; mode=delay; max-wait=250ms; on-missing-key=allow",
+        "renamed: limit=5/s; key=ip; id=api"}) {
       Rule rule = Rule.parse(text, NONE);
       assertThat(rule).hasToString(text);
       assertThat(Rule.parse(rule.toString(), NONE)).hasToString(text);
@@ -56,6 +57,14 @@ class RuleTest {
     assertError("api: limit=5/s; 10/s", "Invalid rule 'api': expected <setting>=<value>, found '10/s'");
     assertError("a pi: limit=5/s", "Invalid rule in 'a pi: limit=5/s': Invalid rule name 'a pi'");
     assertError("limit=5/s", "Invalid rule 'limit=5/s': expected '<name>: <setting>=<value>; ...'");
+  }
+
+  @Test
+  void theIdIsTheNameUnlessSetAndIsCheckedLikeAName() {
+    assertThat(Rule.parse("api: limit=5/s", NONE).id()).isEqualTo("api");
+    assertThat(Rule.parse("api2: limit=5/s; id=api", NONE).id()).isEqualTo("api");
+    assertError("api: limit=5/s; id=a:b", "Invalid rule 'api': the id must be letters, digits, '.', '_' and '-', at most"
+        + " 64 characters, got 'a:b'");
   }
 
   @Test

@@ -48,6 +48,9 @@ import org.slf4j.LoggerFactory;
  * }
  * }</pre>
  *
+ * <p>An application that already has a Lettuce client passes it ({@link #connect(RedisClient, String)},
+ * {@link #connect(RedisClusterClient)}) or its {@link ClientResources} ({@link #connect(String, ClientResources)}).
+ *
  * <h2>URIs</h2>
  *
  * <ul>
@@ -76,62 +79,26 @@ public final class RedisLimits implements AutoCloseable {
   private static final long LAST_RETRY_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   private final String description;
-  private final ClientResources resources;
+  private final ClientResources resources; // null when the client's are the caller's
   private final AbstractRedisClient client;
+  private final boolean ownsClient;
   private final RedisURI standalone; // null for a cluster
   private volatile StatefulConnection<byte[], byte[]> connection;
   private volatile RedisScriptingAsyncCommands<byte[], byte[]> commands;
   private volatile boolean closed;
   private final DegradedLog connectLog = new DegradedLog(log);
 
-  private RedisLimits(String uri) {
-    Objects.requireNonNull(uri, "uri");
-    List<RedisURI> cluster = clusterSeeds(uri);
-    // Reconnect quickly (10 ms, doubling up to 1 s): a rate limiter is on every request's path.
-    // Flushes consolidated while a batch of replies is read: the next decisions that the replies' callbacks send
-    // leave in one write instead of one system call each (pipelining under concurrency).
-    this.resources = ClientResources.builder()
-        .reconnectDelay(Delay.exponential(Duration.ofMillis(10), Duration.ofSeconds(1), 2, TimeUnit.MILLISECONDS))
-        .nettyCustomizer(new NettyCustomizer() {
-          @Override
-          public void afterChannelInitialized(Channel channel) {
-            channel.pipeline().addFirst(new FlushConsolidationHandler(256, true));
-          }
-        })
-        .build();
-    try {
-      if (cluster != null) {
-        this.standalone = null;
-        this.description = "Redis Cluster " + seedsText(cluster);
-        RedisClusterClient c = RedisClusterClient.create(resources, cluster);
-        c.setOptions(ClusterClientOptions.builder()
-            .autoReconnect(true)
-            .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-            .socketOptions(SocketOptions.builder().connectTimeout(Duration.ofSeconds(1)).build())
-            .timeoutOptions(TimeoutOptions.enabled(Duration.ofSeconds(10)))
-            .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder().enableAllAdaptiveRefreshTriggers().build())
-            .build());
-        this.client = c;
-      } else {
-        this.standalone = RedisURI.create(uri);
-        this.description = describe(standalone);
-        RedisClient c = RedisClient.create(resources);
-        // Commands fail at once while disconnected instead of piling up and running late (after the failure policy
-        // has answered for them); Lettuce's own timeout only bounds the queue of a server that stopped answering.
-        c.setOptions(ClientOptions.builder()
-            .autoReconnect(true)
-            .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-            .socketOptions(SocketOptions.builder().connectTimeout(Duration.ofSeconds(1)).build())
-            .timeoutOptions(TimeoutOptions.enabled(Duration.ofSeconds(10)))
-            .build());
-        this.client = c;
-      }
-    } catch (IllegalArgumentException e) {
-      resources.shutdown();
-      throw new IllegalArgumentException("Invalid Redis URI '" + uri + "': " + e.getMessage()
-          + ". Expected redis://host:port, rediss://..., redis-sentinel://host:port#master or"
-          + " redis-cluster://host:port,host:port", e);
-    }
+  /**
+   * @param resources shut down by {@link #close()}, or null when they are the caller's
+   * @param ownsClient whether {@link #close()} shuts {@code client} down
+   */
+  private RedisLimits(String description, ClientResources resources, AbstractRedisClient client, boolean ownsClient,
+      RedisURI standalone) {
+    this.description = description;
+    this.resources = resources;
+    this.client = client;
+    this.ownsClient = ownsClient;
+    this.standalone = standalone;
     try {
       connect(FIRST_RETRY_NANOS).get(2, TimeUnit.SECONDS);
     } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
@@ -142,12 +109,116 @@ public final class RedisLimits implements AutoCloseable {
   }
 
   /**
+   * The client resources of {@link #connect(String)}: reconnect quickly (10 ms, doubling up to 1 s), since a rate
+   * limiter is on every request's path; and flushes consolidated while a batch of replies is read, so that the next
+   * decisions that the replies' callbacks send leave in one write instead of one system call each (pipelining under
+   * concurrency).
+   */
+  private static ClientResources defaultResources() {
+    return ClientResources.builder()
+        .reconnectDelay(Delay.exponential(Duration.ofMillis(10), Duration.ofSeconds(1), 2, TimeUnit.MILLISECONDS))
+        .nettyCustomizer(new NettyCustomizer() {
+          @Override
+          public void afterChannelInitialized(Channel channel) {
+            channel.pipeline().addFirst(new FlushConsolidationHandler(256, true));
+          }
+        })
+        .build();
+  }
+
+  /**
    * Connects to Redis, waiting for the first attempt only; see the class comment for the URIs.
    *
    * @throws IllegalArgumentException when {@code uri} is not a Redis URI (never because Redis is unreachable)
    */
   public static RedisLimits connect(String uri) {
-    return new RedisLimits(uri);
+    Objects.requireNonNull(uri, "uri");
+    ClientResources resources = defaultResources();
+    try {
+      return open(uri, resources, true);
+    } catch (RuntimeException e) {
+      resources.shutdown();
+      throw e;
+    }
+  }
+
+  /**
+   * As {@link #connect(String)}, on Lettuce client resources of the application's (event loops, timers, metrics
+   * shared with its other Redis clients). {@link #close()} leaves them running. The reconnect delay and the
+   * flush consolidation of {@link #connect(String)} are then the resources' to choose.
+   *
+   * @throws IllegalArgumentException when {@code uri} is not a Redis URI
+   */
+  public static RedisLimits connect(String uri, ClientResources resources) {
+    Objects.requireNonNull(uri, "uri");
+    return open(uri, Objects.requireNonNull(resources, "resources"), false);
+  }
+
+  /**
+   * On an existing Lettuce {@link RedisClient} of the application's, which opens one more connection (to
+   * {@code uri}: a {@code redis://}, {@code rediss://} or {@code redis-sentinel://} URI) for the limiters.
+   * {@link #close()} closes that connection and leaves the client running. The client's options are left as they are:
+   * set {@code disconnectedBehavior(REJECT_COMMANDS)} on it, as {@link #connect(String)} does, so that decisions fail
+   * at once (and the failure policy answers) while Redis is away instead of being queued and run late.
+   *
+   * @throws IllegalArgumentException when {@code uri} is not such a URI
+   */
+  public static RedisLimits connect(RedisClient client, String uri) {
+    Objects.requireNonNull(client, "client");
+    Objects.requireNonNull(uri, "uri");
+    if (clusterSeeds(uri) != null) {
+      throw new IllegalArgumentException("Invalid Redis URI '" + uri + "' for a RedisClient: a cluster needs a"
+          + " RedisClusterClient (RedisLimits.connect(RedisClusterClient))");
+    }
+    RedisURI parsed = parse(uri);
+    return new RedisLimits(describe(parsed), null, client, false, parsed);
+  }
+
+  /**
+   * On an existing Lettuce {@link RedisClusterClient} of the application's (its seed nodes, its options), which opens
+   * one more connection for the limiters. {@link #close()} closes that connection and leaves the client running; see
+   * {@link #connect(RedisClient, String)} about its options.
+   */
+  public static RedisLimits connect(RedisClusterClient client) {
+    Objects.requireNonNull(client, "client");
+    return new RedisLimits("Redis Cluster (the application's client)", null, client, false, null);
+  }
+
+  private static RedisLimits open(String uri, ClientResources resources, boolean ownsResources) {
+    List<RedisURI> cluster = clusterSeeds(uri);
+    ClientResources owned = ownsResources ? resources : null;
+    if (cluster != null) {
+      RedisClusterClient c = RedisClusterClient.create(resources, cluster);
+      c.setOptions(ClusterClientOptions.builder()
+          .autoReconnect(true)
+          .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+          .socketOptions(SocketOptions.builder().connectTimeout(Duration.ofSeconds(1)).build())
+          .timeoutOptions(TimeoutOptions.enabled(Duration.ofSeconds(10)))
+          .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder().enableAllAdaptiveRefreshTriggers().build())
+          .build());
+      return new RedisLimits("Redis Cluster " + seedsText(cluster), owned, c, true, null);
+    }
+    RedisURI standalone = parse(uri);
+    RedisClient c = RedisClient.create(resources);
+    // Commands fail at once while disconnected instead of piling up and running late (after the failure policy
+    // has answered for them); Lettuce's own timeout only bounds the queue of a server that stopped answering.
+    c.setOptions(ClientOptions.builder()
+        .autoReconnect(true)
+        .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+        .socketOptions(SocketOptions.builder().connectTimeout(Duration.ofSeconds(1)).build())
+        .timeoutOptions(TimeoutOptions.enabled(Duration.ofSeconds(10)))
+        .build());
+    return new RedisLimits(describe(standalone), owned, c, true, standalone);
+  }
+
+  private static RedisURI parse(String uri) {
+    try {
+      return RedisURI.create(uri);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("Invalid Redis URI '" + uri + "': " + e.getMessage()
+          + ". Expected redis://host:port, rediss://..., redis-sentinel://host:port#master or"
+          + " redis-cluster://host:port,host:port", e);
+    }
   }
 
   /** Starts a distributed limiter for {@code limit} on this connection, with {@code String} keys (UTF-8). */
@@ -161,7 +232,10 @@ public final class RedisLimits implements AutoCloseable {
     return c != null && c.isOpen();
   }
 
-  /** Closes the connection and the client's threads. Idempotent. */
+  /**
+   * Closes the connection, and the client and its threads when {@link #connect(String)} made them (a client or
+   * resources given by the application keep running). Idempotent.
+   */
   @Override
   public void close() {
     closed = true;
@@ -171,8 +245,12 @@ public final class RedisLimits implements AutoCloseable {
     if (c != null) {
       c.close();
     }
-    client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
-    resources.shutdown(0, 2, TimeUnit.SECONDS);
+    if (ownsClient) {
+      client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    }
+    if (resources != null) {
+      resources.shutdown(0, 2, TimeUnit.SECONDS);
+    }
   }
 
   @Override

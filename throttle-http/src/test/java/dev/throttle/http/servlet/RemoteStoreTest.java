@@ -121,7 +121,7 @@ class RemoteStoreTest {
       release.countDown(); // the reservation arrives (queued for 1 s) after the client left, and is given up
       storeThread.submit(() -> { }).get(10, TimeUnit.SECONDS); // the store's thread has handed it over
       assertThat(clock.pendingTasks()).as("no wake-up for the departed request").isZero();
-      assertThat(limiter.reserve("ip:127.0.0.1", 1, Duration.ofSeconds(10)).delay())
+      assertThat(limiter.reserve("api:ip:127.0.0.1", 1, Duration.ofSeconds(10)).delay())
           .as("the next request is first in line").isEqualTo(Duration.ofSeconds(1));
       assertThat(verdicts).extracting(Verdict::outcome).containsExactly(Verdict.Outcome.ALLOWED,
           Verdict.Outcome.CLIENT_GONE);

@@ -129,8 +129,8 @@ class ShutdownTest {
       }
       assertThat(throttle.waiting()).isZero();
       assertThat(clock.pendingTasks()).as("both places given up").isZero();
-      // Their tokens came back: the next request's turn is at 1 s, as if they had never asked.
-      assertThat(limiter.reserve("ip:127.0.0.1", 1, Duration.ofSeconds(30)).delay()).isEqualTo(Duration.ofSeconds(1));
+      // Their tokens came back (the store holds "<rule id>:<key>"): the next request's turn is at 1 s, as if they had never asked.
+      assertThat(limiter.reserve("api:ip:127.0.0.1", 1, Duration.ofSeconds(30)).delay()).isEqualTo(Duration.ofSeconds(1));
     } finally {
       server.close();
     }
