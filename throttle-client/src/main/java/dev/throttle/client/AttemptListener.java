@@ -3,7 +3,10 @@ package dev.throttle.client;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Sees every attempt a {@link ThrottledHttpClient} sends, retries included: what a timeline ({@code throttle demo
@@ -37,6 +40,15 @@ public interface AttemptListener {
   static HttpClient observing(HttpClient delegate, AttemptListener listener) {
     return new ObservedHttpClient(Objects.requireNonNull(delegate, "delegate"),
         Objects.requireNonNull(listener, "listener"));
+  }
+
+  /**
+   * How long {@code response} asks the client to wait before the next request ({@code Retry-After}, the IETF
+   * {@code RateLimit} field, {@code X-RateLimit-Reset}, read as the client reads them), if it asks: what a metrics
+   * binder records as a server wait.
+   */
+  static Optional<Duration> serverWait(HttpResponse<?> response) {
+    return ServerWait.parse(response.headers(), Instant.now()).waitTime();
   }
 
   /** One listener telling each of {@code listeners} in turn. */
