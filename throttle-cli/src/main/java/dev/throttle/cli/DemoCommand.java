@@ -7,7 +7,9 @@ import dev.throttle.client.Learned;
 import dev.throttle.client.MockApi;
 import dev.throttle.client.Progress;
 import dev.throttle.client.Stats;
+import dev.throttle.core.Clock;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -65,6 +67,11 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print one JSON object instead of text.")
   boolean json;
 
+  @Option(names = "--plot", paramLabel = "FILE.svg",
+      description = "Also draw the batch as an SVG timeline: per 100 ms, requests sent, answered 2xx, answered 429, "
+          + "in flight, and the allowed rate.")
+  Path plot;
+
   @Override
   public Integer call() throws Exception {
     int inFlight = concurrency != null ? concurrency : (int) Math.min(Integer.MAX_VALUE, 4L * allotted);
@@ -83,6 +90,8 @@ final class DemoCommand implements Callable<Integer> {
       out.flush();
     }
     Terminal.ProgressBar bar = Terminal.stderrIsTerminal() ? new Terminal.ProgressBar(err) : null;
+    Plot.check(spec, plot);
+    Timeline timeline = new Timeline(Clock.system());
     Demo.Report report = demo.run(new BatchListener<Void>() {
       @Override
       public void onProgress(Progress progress) {
@@ -90,7 +99,7 @@ final class DemoCommand implements Callable<Integer> {
           bar.update(progress, false);
         }
       }
-    });
+    }, timeline);
     if (bar != null) {
       bar.finish();
     }
@@ -112,6 +121,11 @@ final class DemoCommand implements Callable<Integer> {
           + "%n", s.throughput(), 100 * report.utilization());
     }
     out.flush();
+    if (plot != null) {
+      Plot.write(spec, plot, "throttle demo: " + requests + " requests, mock API allowing " + allotted + "/s ("
+          + api.name().toLowerCase(Locale.ROOT).replace('_', '-') + "), up to " + inFlight + " in flight",
+          timeline, allotted);
+    }
     return s.failed() == 0 && report.lost() == 0 ? 0 : 1;
   }
 

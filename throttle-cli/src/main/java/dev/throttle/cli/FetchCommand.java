@@ -1,6 +1,7 @@
 package dev.throttle.cli;
 
 import com.fasterxml.jackson.jr.ob.JSON;
+import dev.throttle.client.AttemptListener;
 import dev.throttle.client.Batch;
 import dev.throttle.client.BatchListener;
 import dev.throttle.client.BatchRunner;
@@ -11,6 +12,7 @@ import dev.throttle.client.Progress;
 import dev.throttle.client.RetryPolicy;
 import dev.throttle.client.Stats;
 import dev.throttle.client.ThrottledHttpClient;
+import dev.throttle.core.Clock;
 import dev.throttle.core.Limit;
 import java.io.BufferedReader;
 import java.io.BufferedWriter;
@@ -20,6 +22,7 @@ import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.io.Writer;
+import java.net.http.HttpClient;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -89,6 +92,11 @@ final class FetchCommand implements Callable<Integer> {
       description = "Write each response body to a file in DIR (named <line>-<id>) instead of into the output.")
   Path saveDir;
 
+  @Option(names = "--plot", paramLabel = "FILE.svg",
+      description = "Also draw the batch as an SVG timeline: per 100 ms, requests sent, answered 2xx, answered 429, "
+          + "in flight, and the rate kept to (--rate, or the rate learned).")
+  Path plot;
+
   @Option(names = "--progress", negatable = true,
       description = "A progress bar on standard error (default: when standard error is a terminal).")
   Boolean progress;
@@ -120,6 +128,7 @@ final class FetchCommand implements Callable<Integer> {
         throw new CommandLine.ParameterException(cl, "--save-dir: cannot create " + saveDir + " (" + e + ")");
       }
     }
+    Plot.check(spec, plot);
     List<FetchInput.Line> lines;
     try (BufferedReader in = input == null || input.equals("-")
         ? new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))
@@ -142,9 +151,15 @@ final class FetchCommand implements Callable<Integer> {
     for (FetchInput.Line l : lines) {
       jobs.add(Job.of(String.valueOf(l.id()), l.request()));
     }
-    try (ThrottledHttpClient client = (limit == null ? ThrottledHttpClient.builder() : ThrottledHttpClient.builder(limit))
-        .maxInFlight(concurrency)
-        .retryPolicy(policy).adaptive(adaptive).build()) {
+    Timeline timeline = new Timeline(Clock.system());
+    ThrottledHttpClient.Builder builder = (limit == null ? ThrottledHttpClient.builder()
+        : ThrottledHttpClient.builder(limit)).maxInFlight(concurrency).retryPolicy(policy).adaptive(adaptive);
+    if (plot != null) {
+      // the same HttpClient the throttled client would build, observed
+      builder.httpClient(AttemptListener.observing(HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NORMAL)
+          .connectTimeout(Duration.ofSeconds(10)).build(), timeline));
+    }
+    try (ThrottledHttpClient client = builder.build()) {
       Batch batch = BatchRunner.start(client, jobs.iterator(), HttpResponse.BodyHandlers.ofByteArray(),
           new BatchListener<byte[]>() {
             @Override
@@ -180,6 +195,12 @@ final class FetchCommand implements Callable<Integer> {
       err.println("by status: " + describe(stats.byStatusCode()) + "; attempts " + stats.attempts());
       err.println("learned: " + client.learned().describe());
       err.flush();
+      if (plot != null) {
+        double allowed = limit != null ? perSecond(limit) : client.learned().rate();
+        Plot.write(spec, plot, "throttle fetch: " + lines.size() + " requests at " + (limit != null ? limit
+            : "a learned " + DemoCommand.round(allowed, 2) + "/s") + ", up to " + concurrency + " in flight",
+            timeline, allowed);
+      }
       return stats.succeeded() == stats.jobs() ? 0 : 1;
     }
   }
@@ -213,6 +234,11 @@ final class FetchCommand implements Callable<Integer> {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write the output", e);
     }
+  }
+
+  /** The slowest of the limit's rates, in requests per second (what a long batch can keep to). */
+  static double perSecond(Limit limit) {
+    return limit.bandwidths().stream().mapToDouble(b -> b.amount() * 1e9 / b.periodNanos()).min().orElse(0);
   }
 
   static String fileName(FetchInput.Line line) {

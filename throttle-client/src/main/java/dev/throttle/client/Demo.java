@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -110,12 +111,48 @@ public final class Demo {
    * @throws InterruptedException if interrupted (the batch is cancelled first)
    */
   public Report run(BatchListener<Void> listener) throws IOException, InterruptedException {
+    return run(listener, new AttemptListener() {});
+  }
+
+  /**
+   * Runs it as {@link #run(BatchListener)} does, telling {@code attempts} of every attempt of the batch (retries
+   * included; the warm-up's are not told): what {@code throttle demo --plot} draws.
+   */
+  public Report run(BatchListener<Void> listener, AttemptListener attempts) throws IOException, InterruptedException {
+    Objects.requireNonNull(attempts, "attempts");
+    AtomicBoolean batchStarted = new AtomicBoolean();
+    HttpClient http = AttemptListener.observing(
+        HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).followRedirects(HttpClient.Redirect.NORMAL)
+            .connectTimeout(Duration.ofSeconds(10)).build(),
+        new AttemptListener() {
+          @Override
+          public void onSend(HttpRequest request) {
+            if (batchStarted.get()) {
+              attempts.onSend(request);
+            }
+          }
+
+          @Override
+          public void onResponse(HttpRequest request, HttpResponse<?> response) {
+            if (batchStarted.get()) {
+              attempts.onResponse(request, response);
+            }
+          }
+
+          @Override
+          public void onError(HttpRequest request, Throwable error) {
+            if (batchStarted.get()) {
+              attempts.onError(request, error);
+            }
+          }
+        });
     try (MockApi api = MockApi.builder(allotted).kind(this.api).latency(latency).spread(spread).start();
         ThrottledHttpClient client = ThrottledHttpClient.builder(api.limit())
             .maxInFlight(concurrency)
-            .version(HttpClient.Version.HTTP_1_1)
+            .httpClient(http)
             .build()) {
       warmUp(client, api, Math.min(allotted, concurrency));
+      batchStarted.set(true);
       long rejectedBefore = api.rejected();
       List<Job> jobs = new ArrayList<>(requests);
       for (int i = 0; i < requests; i++) {
