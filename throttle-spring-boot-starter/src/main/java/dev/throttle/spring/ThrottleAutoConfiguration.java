@@ -6,6 +6,7 @@ import dev.throttle.http.servlet.ThrottleFilter;
 import dev.throttle.redis.RedisLimits;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.Filter;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
@@ -47,15 +48,9 @@ public class ThrottleAutoConfiguration {
 
     Stores(ThrottleProperties p) {
       if (ThrottleSettings.isRedis(p)) {
+        Function<RedisLimits, StoreFactory> stores = ThrottleSettings.redis(p);
         this.redis = ThrottleSettings.connect(p);
-        StoreFactory f;
-        try {
-          f = ThrottleSettings.redis(p, redis);
-        } catch (RuntimeException e) {
-          redis.close();
-          throw e;
-        }
-        this.factory = f;
+        this.factory = stores.apply(redis);
       } else {
         this.redis = null;
         this.factory = ThrottleSettings.memory(p);

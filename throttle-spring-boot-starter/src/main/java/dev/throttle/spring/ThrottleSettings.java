@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -138,8 +139,11 @@ final class ThrottleSettings {
     return at("throttle.store", p.getStore(), () -> RedisLimits.connect(p.getStore().strip()));
   }
 
-  /** Each rule's store on {@code redis}: the prefix, then the rule's name, then the caller's key. */
-  static StoreFactory redis(ThrottleProperties p, RedisLimits redis) {
+  /**
+   * Each rule's store on a Redis connection: the prefix, then the rule's name, then the caller's key. Every setting is
+   * checked here, before anything connects.
+   */
+  static Function<RedisLimits, StoreFactory> redis(ThrottleProperties p) {
     Duration timeout = duration("throttle.redis-timeout", p.getRedisTimeout());
     if (timeout.isZero() || timeout.isNegative()) {
       throw new ThrottlePropertyException("throttle.redis-timeout", p.getRedisTimeout(), "must be positive", null);
@@ -151,7 +155,7 @@ final class ThrottleSettings {
       throw new ThrottlePropertyException("throttle.redis-prefix", prefix, "cannot contain braces (the caller key is"
           + " the Cluster hash tag)", null);
     }
-    return rule -> redis.limiter(rule.limit())
+    return redis -> rule -> redis.limiter(rule.limit())
         .prefix(prefix + rule.name() + ":")
         .timeout(timeout)
         .onFailure(failure)
