@@ -70,6 +70,14 @@ abstract class ThrottledAppContract {
     assertThat(refused.body()).contains("\"status\":429").contains("items");
   }
 
+  /** The rules see the path as the application routes it: decoded, so that /ap%69 cannot pass for another route. */
+  @Test
+  void anEncodedPathIsThrottledAsTheRouteItReaches() {
+    assertThat(get("/api/encoded").statusCode()).isEqualTo(200);
+    assertThat(get("/api/encode%64").statusCode()).isEqualTo(429);
+    assertThat(get("/ap%69/encoded").statusCode()).isEqualTo(429);
+  }
+
   @Test
   void requestsNoRouteCoversPassUntouched() {
     for (int i = 0; i < 5; i++) {

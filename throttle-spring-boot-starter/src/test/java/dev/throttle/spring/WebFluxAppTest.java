@@ -8,6 +8,8 @@ import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -37,6 +39,34 @@ class WebFluxAppTest extends ThrottledAppContract {
       out.write(("GET /api/wait HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
       out.flush();
       await().atMost(Duration.ofSeconds(10)).until(() -> throttle.waiting() == 1);
+    }
+    await().atMost(Duration.ofSeconds(10)).until(() -> throttle.waiting() == 0);
+  }
+
+  /**
+   * More requests waiting their turns (minutes away) than Reactor Netty has event loops (one per processor, at least
+   * four), spread over all of them: none is held, as a request to another path is answered meanwhile. Their clients
+   * then leave, and every place is given up.
+   */
+  @Test
+  void waitingRequestsHoldNoThread() throws Exception {
+    get("/api/held"); // takes the only token
+    List<Socket> sockets = new ArrayList<>();
+    try {
+      int waiters = Math.max(Runtime.getRuntime().availableProcessors(), 4) + 2;
+      for (int i = 0; i < waiters; i++) {
+        Socket socket = new Socket("127.0.0.1", port);
+        sockets.add(socket);
+        socket.getOutputStream().write(("GET /api/held HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            .getBytes(StandardCharsets.US_ASCII));
+        socket.getOutputStream().flush();
+      }
+      await().atMost(Duration.ofSeconds(10)).until(() -> throttle.waiting() == waiters);
+      assertThat(get("/open").statusCode()).isEqualTo(200);
+    } finally {
+      for (Socket s : sockets) {
+        s.close();
+      }
     }
     await().atMost(Duration.ofSeconds(10)).until(() -> throttle.waiting() == 0);
   }

@@ -10,7 +10,7 @@ public class ServletApp {
 
   @RestController
   static class Api {
-    @GetMapping({"/api/items", "/api/slow", "/api/keyed", "/api/wait", "/open"})
+    @GetMapping({"/api/items", "/api/slow", "/api/keyed", "/api/wait", "/api/encoded", "/api/held", "/open"})
     String items() {
       return "ok";
     }
