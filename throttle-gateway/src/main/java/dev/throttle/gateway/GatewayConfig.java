@@ -1,6 +1,5 @@
 package dev.throttle.gateway;
 
-import dev.throttle.core.Limit;
 import dev.throttle.http.RateLimitHeaders;
 import dev.throttle.http.Rule;
 import dev.throttle.http.StoreFactory;
@@ -621,28 +620,11 @@ public final class GatewayConfig {
    * @throws ConfigException quoting the text and listing the forms
    */
   public static FailurePolicy parseFailurePolicy(String text) {
-    String t = text.strip();
-    String lower = t.toLowerCase(Locale.ROOT);
     try {
-      if (lower.equals("fail-open")) {
-        return FailurePolicy.failOpen();
-      }
-      if (lower.equals("fail-closed")) {
-        return FailurePolicy.failClosed();
-      }
-      if (lower.startsWith("local-share:")) {
-        return FailurePolicy.localShare(Integer.parseInt(t.substring("local-share:".length()).strip()));
-      }
-      if (lower.startsWith("local:")) {
-        return FailurePolicy.local(Limit.parse(t.substring("local:".length()).strip()));
-      }
-    } catch (NumberFormatException e) {
-      throw new ConfigException("on-redis-failure: local-share needs a whole number of gateways, got '" + text + "'");
+      return FailurePolicy.parse(text); // one reading of the policy for the gateway and the Spring starter
     } catch (IllegalArgumentException e) {
-      throw new ConfigException("on-redis-failure '" + text + "': " + e.getMessage());
+      throw new ConfigException("on-redis-failure " + e.getMessage().replace("instances", "gateways"));
     }
-    throw new ConfigException("on-redis-failure must be fail-open, fail-closed, local-share:<gateways> or"
-        + " local:<limit>, got '" + text + "'");
   }
 
   /**

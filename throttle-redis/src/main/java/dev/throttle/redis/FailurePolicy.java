@@ -65,6 +65,38 @@ public final class FailurePolicy {
     return new FailurePolicy(Kind.LOCAL, null, instances);
   }
 
+  /**
+   * Reads a policy in the text form every configuration uses (the gateway's {@code on-redis-failure}, the Spring
+   * starter's {@code throttle.on-redis-failure}): {@code fail-open}, {@code fail-closed},
+   * {@code local-share:<instances>} or {@code local:<limit>} (the core's grammar, {@code local:10/s}).
+   *
+   * @throws IllegalArgumentException quoting the text and what is allowed
+   */
+  public static FailurePolicy parse(String text) {
+    String t = Objects.requireNonNull(text, "text").strip();
+    String lower = t.toLowerCase(java.util.Locale.ROOT);
+    try {
+      if (lower.equals("fail-open")) {
+        return failOpen();
+      }
+      if (lower.equals("fail-closed")) {
+        return failClosed();
+      }
+      if (lower.startsWith("local-share:")) {
+        return localShare(Integer.parseInt(t.substring("local-share:".length()).strip()));
+      }
+      if (lower.startsWith("local:")) {
+        return local(Limit.parse(t.substring("local:".length()).strip()));
+      }
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("local-share needs a whole number of instances, got '" + text + "'", e);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("'" + text + "': " + e.getMessage(), e);
+    }
+    throw new IllegalArgumentException("must be fail-open, fail-closed, local-share:<instances> or local:<limit>, got '"
+        + text + "'");
+  }
+
   /** The limit the local fallback enforces for a limiter of {@code limit}; null unless local. */
   Limit localLimit(Limit limit) {
     if (kind != Kind.LOCAL) {
