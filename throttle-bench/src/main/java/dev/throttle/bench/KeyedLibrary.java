@@ -3,6 +3,7 @@ package dev.throttle.bench;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.throttle.core.KeyedRateLimiter;
+import dev.throttle.core.LocalKeyedRateLimiter;
 import dev.throttle.core.Limit;
 import io.github.bucket4j.Bandwidth;
 import io.github.bucket4j.Bucket;
@@ -20,7 +21,7 @@ enum KeyedLibrary {
   THROTTLE("throttle") {
     @Override
     KeyedContender create(long perMinute, long burst) {
-      KeyedRateLimiter<Long> limiter = KeyedRateLimiter.<Long>builder(Limit.parse(perMinute + "/min burst " + burst))
+      LocalKeyedRateLimiter<Long> limiter = KeyedRateLimiter.<Long>builder(Limit.parse(perMinute + "/min burst " + burst))
           .maxKeys(MAX_KEYS)
           .build();
       return new KeyedContender() {

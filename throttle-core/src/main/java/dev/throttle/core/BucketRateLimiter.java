@@ -1,5 +1,6 @@
 package dev.throttle.core;
 
+import dev.throttle.core.internal.Waits;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;
@@ -86,7 +87,7 @@ final class BucketRateLimiter implements RateLimiter {
 
   @Override
   public Reservation reserve(long cost, Duration maxWait) {
-    return reserve(cost, RateLimiter.maxWaitNanos(maxWait));
+    return reserve(cost, Waits.maxWaitNanos(maxWait));
   }
 
   private Reservation reserve(long cost, long maxWaitNanos) {

@@ -28,10 +28,10 @@ final class Engine {
 
   /**
    * The longest wait a reservation may be given (about 73 years); saturated estimates lie beyond it. The one
-   * definition: a longer {@code maxWait} is this ({@link RateLimiter#maxWaitNanos}), which is how other modules ask
-   * for "no limit".
+   * definition is {@link dev.throttle.core.internal.Waits#MAX_WAIT_NANOS}: a longer {@code maxWait} is this, which
+   * is how other modules ask for "no limit".
    */
-  static final long MAX_WAIT_NANOS = Long.MAX_VALUE / 4;
+  static final long MAX_WAIT_NANOS = dev.throttle.core.internal.Waits.MAX_WAIT_NANOS;
 
   final Plan plan;
   final Clock clock;

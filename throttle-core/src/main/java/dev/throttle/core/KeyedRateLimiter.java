@@ -2,398 +2,235 @@ package dev.throttle.core;
 
 import java.time.Duration;
 import java.util.Map;
-import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * One {@link Limit} per key (user, API key, client address...), each key with its own bucket, created full on
- * first use. Every operation of {@link RateLimiter} is here with a key in front, with the same guarantees per key.
+ * One {@link Limit} per key (user, API key, client address...), each key with its own bucket, kept in some store:
+ * in this process ({@link #of}, {@link #builder}: a {@link LocalKeyedRateLimiter}) or in Redis, shared by every
+ * process (throttle-redis: {@code RedisLimits.limiter(limit).build()}). Code written against this interface runs
+ * unchanged on either; choosing the store is one line:
  *
- * <h2>Memory</h2>
+ * <pre>{@code
+ * KeyedRateLimiter<String> perUser = KeyedRateLimiter.of(Limit.parse("10/s burst 5"));   // in this process
+ * KeyedRateLimiter<String> perUser = redis.limiter(Limit.parse("10/s burst 5")).build(); // shared, in Redis
  *
- * A bucket that has refilled to full is indistinguishable from a new one, so it is dropped: memory follows the keys
- * active in the last time-to-full, not every key ever seen. Full buckets are swept when the number of keys has
- * doubled since the last sweep (and at least {@value #MIN_SWEEP} keys are held), or on {@link #cleanUp()}. A key
- * with a one-bucket limit costs about 64 bytes plus the key itself (see {@code docs/BENCHMARKS.md}).
+ * if (perUser.tryAcquire(userId)) { ... }                          // sync: never waits (on Redis: one round trip)
+ * perUser.decideAsync(userId, 1).thenAccept(d -> ...);              // async: never blocks the calling thread
+ * perUser.acquireAsync(userId).thenRun(this::send);                 // waits without a thread
+ * RateLimiter global = perUser.forKey("global");                    // one key as the core's RateLimiter
+ * }</pre>
  *
- * <h2>At the maximum number of keys</h2>
+ * <h2>Sync and async</h2>
  *
- * When {@link Builder#maxKeys(int)} keys are held and a new key arrives, full buckets are swept first. If that
- * frees nothing, the {@link OverflowPolicy} decides:
+ * Every operation has both forms. A sync method of a remote store blocks for its round trip (never longer than the
+ * store's timeout); an {@code ...Async} method never blocks the calling thread on any store: it returns a future
+ * that the store completes (in process: completed already when returned). Arguments are checked at once in both
+ * forms: a bad cost or a negative wait throws {@link IllegalArgumentException} from the call itself.
  *
- * <ul>
- *   <li>{@link OverflowPolicy#EVICT_MOST_REFILLED} (default): the buckets holding the most tokens (the least
- *       recently busy, the closest to new) are dropped, a sixteenth of the maximum at a time, never one with
- *       waiters. A dropped key that comes back starts full, so it may get up to its burst again early: the cost of
- *       staying available under a flood of new keys, and paid by the keys that used the least.
- *   <li>{@link OverflowPolicy#REFUSE_NEW_KEYS}: requests with a new key are refused (wait: until the first held
- *       bucket is full and can be dropped); held keys are unaffected. Never grants more than the limit, but a flood
- *       of new keys locks out newcomers.
- * </ul>
+ * <h2>What every store promises</h2>
  *
- * <p>Thread-safe. Keys must have proper {@code equals} and {@code hashCode}.
+ * The guarantees of {@link RateLimiter} hold per key: exact limits, first come first served, all or nothing across
+ * the buckets of a combined limit, a cost above the burst refused at once. One promise differs and is stated by
+ * {@link #cancellation()}: in process a cancelled reservation leaves the key exactly as if it had never been made
+ * ({@link Cancellation#EXACT}); in Redis, whose waiters may be in other processes, only when no later reservation was
+ * made ({@link Cancellation#IF_LAST}). One contract test suite runs against every store, sync and async.
+ *
+ * <p>Refusals that end a wait ({@link #acquire}, {@link #acquireAsync}) are {@link RateLimitExceededException}, with
+ * the decision. Thread-safe.
  */
-public final class KeyedRateLimiter<K> {
+public interface KeyedRateLimiter<K> {
 
-  /** No sweep happens below this many keys. */
-  public static final int MIN_SWEEP = 1024;
-
-  /** What to do when a new key arrives and the maximum number of keys is held. */
-  public enum OverflowPolicy {
-    /** Drop the buckets holding the most tokens to make room. */
-    EVICT_MOST_REFILLED,
-    /** Refuse requests with a new key until a held bucket is full again. */
-    REFUSE_NEW_KEYS
+  /** A per-key limiter in this process, on the system clock and shared scheduler, with at most 1,000,000 keys. */
+  static <K> LocalKeyedRateLimiter<K> of(Limit limit) {
+    return LocalKeyedRateLimiter.of(limit);
   }
 
-  private final Engine engine;
-  private final int maxKeys;
-  private final OverflowPolicy policy;
-  private final ConcurrentHashMap<K, Object> states;
-  private final Slots<K> slots = new MapSlots();
-  private final ReentrantLock sweepLock = new ReentrantLock();
-  private volatile int sweepAt = MIN_SWEEP;
-  /** With {@link OverflowPolicy#REFUSE_NEW_KEYS}: new keys are refused until this time (since creation). */
-  private volatile long roomAt = Long.MIN_VALUE;
-  private volatile long evicted; // written under sweepLock
-
-  private KeyedRateLimiter(Builder<K> builder) {
-    this.engine = new Engine(builder.limit, builder.clock, builder.scheduler);
-    this.maxKeys = builder.maxKeys;
-    this.policy = builder.policy;
-    this.states = new ConcurrentHashMap<>(Math.min(builder.maxKeys, 1 << 16));
-  }
-
-  /** A per-key limiter on the system clock and shared scheduler, with at most 1,000,000 keys. */
-  public static <K> KeyedRateLimiter<K> of(Limit limit) {
-    return KeyedRateLimiter.<K>builder(limit).build();
-  }
-
-  /** A builder. */
-  public static <K> Builder<K> builder(Limit limit) {
-    return new Builder<>(limit);
+  /** A builder of a per-key limiter in this process (clock, scheduler, maximum number of keys). */
+  static <K> LocalKeyedRateLimiter.Builder<K> builder(Limit limit) {
+    return LocalKeyedRateLimiter.builder(limit);
   }
 
   /** The limit each key gets. */
-  public Limit limit() {
-    return engine.plan.limit;
-  }
+  Limit limit();
 
-  /** {@link RateLimiter#tryAcquire(long)} for {@code key}. */
-  public boolean tryAcquire(K key, long cost) {
-    engine.checkCost(cost);
-    if (refusesNewKey(key)) {
-      return false;
-    }
-    return engine.tryAcquire(slots, Objects.requireNonNull(key, "key"), cost) == Engine.GRANTED;
-  }
+  // ---- sync ----
 
-  /** {@link RateLimiter#decide(long)} for {@code key}. */
-  public Decision decide(K key, long cost) {
-    engine.checkCost(cost);
-    if (refusesNewKey(key)) {
-      return newKeyRefusal();
-    }
-    return engine.decide(slots, Objects.requireNonNull(key, "key"), cost);
+  /** {@link #tryAcquire(Object, long) tryAcquire(key, 1)}. */
+  default boolean tryAcquire(K key) {
+    return tryAcquire(key, 1);
   }
 
   /**
-   * {@link RateLimiter#available()} for {@code key}: the tokens a request could take now without waiting (0 while
-   * requests wait). Takes nothing, and a key not held is answered as a full bucket without being added.
+   * Takes {@code cost} tokens for {@code key} if they are there now and nobody waits; never waits for tokens.
+   *
+   * @throws IllegalArgumentException if {@code cost} is below 1 or above the limit's burst
    */
-  public long available(K key) {
-    Objects.requireNonNull(key, "key");
-    if (refusesNewKey(key)) {
-      return 0;
-    }
-    return engine.available(slots, key);
+  default boolean tryAcquire(K key, long cost) {
+    return decide(key, cost).isAllowed();
+  }
+
+  /** {@link #decide(Object, long) decide(key, 1)}. */
+  default Decision decide(K key) {
+    return decide(key, 1);
   }
 
   /**
-   * {@link RateLimiter#estimate(long)} for {@code key}: what {@link #decide} would answer now, taking nothing and
-   * adding no key.
+   * Takes {@code cost} tokens for {@code key} if they are there now and nobody waits, and says so with remaining,
+   * wait and reset ({@link RateLimiter#decide(long)}).
+   *
+   * @throws IllegalArgumentException if {@code cost} is below 1 or above the limit's burst
    */
-  public Decision estimate(K key, long cost) {
-    engine.checkCost(cost);
-    Objects.requireNonNull(key, "key");
-    if (refusesNewKey(key)) {
-      return newKeyRefusal();
+  Decision decide(K key, long cost);
+
+  /**
+   * What {@link #decide} would answer now for {@code key}, taking nothing (and adding no key). A snapshot: another
+   * caller may take the tokens first.
+   *
+   * @throws IllegalArgumentException if {@code cost} is below 1 or above the limit's burst
+   */
+  Decision estimate(K key, long cost);
+
+  /**
+   * The tokens a request for {@code key} could take now without waiting (0 while requests wait); takes nothing.
+   */
+  default long available(K key) {
+    Decision d = estimate(key, 1);
+    return d.isAllowed() ? d.remaining() + 1 : d.remaining();
+  }
+
+  /** {@link #reserve(Object, long, Duration)} with no limit on the wait. */
+  default Reservation reserve(K key, long cost) {
+    return reserve(key, cost, Reservations.FOREVER);
+  }
+
+  /**
+   * Reserves {@code cost} tokens for {@code key}: ready now, a place in the queue when the wait is at most
+   * {@code maxWait}, or not granted (nothing taken). Cancelling a waiting reservation gives back what
+   * {@link #cancellation()} says.
+   *
+   * @throws IllegalArgumentException if {@code cost} is below 1 or above the burst, or {@code maxWait} is negative
+   */
+  Reservation reserve(K key, long cost, Duration maxWait);
+
+  /** {@link #acquire(Object, long) acquire(key, 1)}. */
+  default void acquire(K key) throws InterruptedException {
+    acquire(key, 1);
+  }
+
+  /**
+   * Takes {@code cost} tokens for {@code key}, waiting as long as needed, first come first served.
+   *
+   * @throws InterruptedException if interrupted while waiting (the reservation is then cancelled)
+   * @throws RateLimitExceededException if the store refused outright (a new key with no room, a failure policy)
+   */
+  default void acquire(K key, long cost) throws InterruptedException {
+    Reservation reservation = reserve(key, cost);
+    if (!reservation.isGranted()) {
+      throw Reservations.refusal(cost, reservation.decision());
     }
-    return engine.estimate(slots, key, cost);
+    reservation.await();
   }
 
-  /** {@link RateLimiter#reserve(long, Duration)} for {@code key}. */
-  public Reservation reserve(K key, long cost, Duration maxWait) {
-    engine.checkCost(cost);
-    long maxWaitNanos = RateLimiter.maxWaitNanos(maxWait);
-    if (refusesNewKey(key)) {
-      return new Reservations.Refused(newKeyRefusal());
-    }
-    return engine.reserve(slots, Objects.requireNonNull(key, "key"), cost, maxWaitNanos);
-  }
-
-  /** {@link RateLimiter#acquireAsync(long)} for {@code key}: cancelling the future returns the tokens. */
-  public CompletableFuture<Void> acquireAsync(K key, long cost) {
-    return reserve(key, cost, Duration.ofNanos(Engine.MAX_WAIT_NANOS)).whenReady();
-  }
-
-  /** {@link RateLimiter#acquire(long)} for {@code key}. */
-  public void acquire(K key, long cost) throws InterruptedException {
-    Reservation r = reserve(key, cost, Duration.ofNanos(Engine.MAX_WAIT_NANOS));
-    if (!r.isGranted()) {
-      throw new RateLimitExceededException("no room for a new key", r.decision());
-    }
-    r.await();
-  }
-
-  /** This limiter as a {@link RateLimitStore}, whose futures are complete when returned. */
-  public RateLimitStore<K> asStore() {
-    return new RateLimitStore<>() {
-      @Override
-      public Limit limit() {
-        return KeyedRateLimiter.this.limit();
-      }
-
-      @Override
-      public CompletableFuture<Decision> decide(K key, long cost) {
-        return CompletableFuture.completedFuture(KeyedRateLimiter.this.decide(key, cost));
-      }
-
-      @Override
-      public CompletableFuture<Reservation> reserve(K key, long cost, Duration maxWait) {
-        return CompletableFuture.completedFuture(KeyedRateLimiter.this.reserve(key, cost, maxWait));
-      }
-
-      @Override
-      public CompletableFuture<Decision> estimate(K key, long cost) {
-        return CompletableFuture.completedFuture(KeyedRateLimiter.this.estimate(key, cost));
-      }
-
-      @Override
-      public String toString() {
-        return "in-process store for " + KeyedRateLimiter.this;
-      }
-    };
-  }
-
-  /** The number of keys held now (full buckets not yet swept included). */
-  public int size() {
-    return states.size();
-  }
-
-  /** The number of buckets dropped before they were full, by {@link OverflowPolicy#EVICT_MOST_REFILLED}. */
-  public long evictedBeforeFull() {
-    return evicted;
-  }
-
-  /** Drops every bucket that is full now. */
-  public void cleanUp() {
-    sweepLock.lock();
-    try {
-      sweep(engine.now());
-    } finally {
-      sweepLock.unlock();
-    }
-  }
-
-  private boolean refusesNewKey(K key) {
-    return policy == OverflowPolicy.REFUSE_NEW_KEYS && states.size() >= maxKeys && !states.containsKey(key)
-        && !makeRoom(engine.now());
-  }
-
-  private Decision newKeyRefusal() {
-    long wait = Math.max(1, roomAt - engine.now());
-    return Decision.refused(0, wait, wait);
-  }
-
-  /** Sweeps, and applies the overflow policy if still at the maximum; true if a new key fits now. */
-  private boolean makeRoom(long t) {
-    if (policy == OverflowPolicy.REFUSE_NEW_KEYS && t < roomAt) {
+  /**
+   * Takes {@code cost} tokens for {@code key}, waiting up to {@code timeout}; false at once, without waiting, when
+   * the wait would be longer.
+   *
+   * @throws InterruptedException if interrupted while waiting (the reservation is then cancelled)
+   */
+  default boolean tryAcquire(K key, long cost, Duration timeout) throws InterruptedException {
+    Reservation reservation = reserve(key, cost, timeout);
+    if (!reservation.isGranted()) {
       return false;
     }
-    sweepLock.lock();
-    try {
-      if (states.size() < maxKeys) {
-        return true;
-      }
-      long soonestFull = sweep(t);
-      if (states.size() < maxKeys) {
-        return true;
-      }
-      if (policy == OverflowPolicy.REFUSE_NEW_KEYS) {
-        roomAt = soonestFull;
-        return false;
-      }
-      evictMostRefilled(t, Math.max(1, maxKeys / 16));
-      return states.size() < maxKeys;
-    } finally {
-      sweepLock.unlock();
-    }
+    reservation.await();
+    return true;
   }
 
-  /** Drops full buckets; returns the earliest time at which a held bucket will be full. */
-  private long sweep(long t) {
-    long soonest = Long.MAX_VALUE;
-    for (Map.Entry<K, Object> entry : states.entrySet()) {
-      Object state = entry.getValue();
-      if (state instanceof Cell) {
-        Cell cell = (Cell) state;
-        long level = cell.level;
-        if (level == Cell.SEALED) {
-          continue;
-        }
-        long e = engine.epochOf(cell.epoch, t);
-        long at = e < 0 ? t : BucketMath.fullAt(engine.plan, 0, level, e);
-        if (at <= t) {
-          if (cell.compareAndSet(level, Cell.SEALED)) {
-            states.remove(entry.getKey(), cell);
-          }
-        } else {
-          soonest = Math.min(soonest, at);
-        }
-      } else if (((LockedBucket) state).retireIfFull(t)) {
-        states.remove(entry.getKey(), state);
-      }
-    }
-    sweepAt = Math.max(MIN_SWEEP, states.size() * 2);
-    return soonest == Long.MAX_VALUE ? t + 1 : soonest;
+  // ---- async: never blocks the calling thread ----
+
+  /** {@link #tryAcquireAsync(Object, long) tryAcquireAsync(key, 1)}. */
+  default CompletableFuture<Boolean> tryAcquireAsync(K key) {
+    return tryAcquireAsync(key, 1);
   }
 
-  /** Drops about {@code count} buckets, those holding the most tokens (as a fraction of the burst) first. */
-  private void evictMostRefilled(long t, int count) {
-    // Two passes: a histogram of fullness in 64ths of the burst, then drop from the fullest band down.
-    int[] histogram = new int[65];
-    long capacityTokens = engine.plan.maxCost;
-    for (Object state : states.values()) {
-      histogram[band(state, t, capacityTokens)]++;
-    }
-    int threshold = 64;
-    int selected = histogram[64];
-    while (threshold > 0 && selected < count) {
-      selected += histogram[--threshold];
-    }
-    int dropped = 0;
-    for (Map.Entry<K, Object> entry : states.entrySet()) {
-      if (dropped >= count) {
-        break;
-      }
-      Object state = entry.getValue();
-      if (band(state, t, capacityTokens) < threshold) {
-        continue;
-      }
-      boolean sealed;
-      if (state instanceof Cell) {
-        sealed = ((Cell) state).seal() != Cell.SEALED;
-      } else {
-        sealed = ((LockedBucket) state).retireIfIdleForEviction();
-      }
-      if (sealed && states.remove(entry.getKey(), state)) {
-        dropped++;
-      }
-    }
-    evicted += dropped;
+  /** {@link #tryAcquire(Object, long)} as a future. */
+  default CompletableFuture<Boolean> tryAcquireAsync(K key, long cost) {
+    return decideAsync(key, cost).thenApply(Decision::isAllowed);
   }
 
-  private int band(Object state, long t, long capacityTokens) {
-    long available;
-    if (state instanceof Cell) {
-      Cell cell = (Cell) state;
-      long level = cell.level;
-      long e = engine.epochOf(cell.epoch, t);
-      if (level == Cell.SEALED) {
-        return 0;
-      }
-      if (e < 0) {
-        return 64;
-      }
-      available = BucketMath.tokens(engine.plan, 0, level, Math.max(t, e), e);
-    } else {
-      available = ((LockedBucket) state).available(t);
-    }
-    return (int) Math.min(64, available * 64 / capacityTokens);
+  /** {@link #decideAsync(Object, long) decideAsync(key, 1)}. */
+  default CompletableFuture<Decision> decideAsync(K key) {
+    return decideAsync(key, 1);
   }
 
-  @Override
-  public String toString() {
-    return "KeyedRateLimiter[" + engine.plan.limit + ", " + states.size() + " keys]";
+  /** {@link #decide(Object, long)} as a future. */
+  CompletableFuture<Decision> decideAsync(K key, long cost);
+
+  /** {@link #estimate(Object, long)} as a future. */
+  CompletableFuture<Decision> estimateAsync(K key, long cost);
+
+  /** {@link #available(Object)} as a future. */
+  default CompletableFuture<Long> availableAsync(K key) {
+    return estimateAsync(key, 1).thenApply(d -> d.isAllowed() ? d.remaining() + 1 : d.remaining());
   }
 
-  /** The map as the engine's slots: a missing key gets a new, full bucket. */
-  private final class MapSlots implements Slots<K> {
-    @Override
-    public Object get(K key) {
-      Object state = states.get(key);
-      if (state != null) {
-        return state;
-      }
-      long t = engine.now();
-      int size = states.size();
-      if (size >= sweepAt || size >= maxKeys) {
-        if (size >= maxKeys) {
-          makeRoom(t);
-        } else if (sweepLock.tryLock()) {
-          try {
-            sweep(t);
-          } finally {
-            sweepLock.unlock();
-          }
-        }
-      }
-      return states.computeIfAbsent(key, k -> engine.newState(this, k, t));
-    }
+  /** {@link #reserve(Object, long, Duration)} as a future. */
+  CompletableFuture<Reservation> reserveAsync(K key, long cost, Duration maxWait);
 
-    @Override
-    public Object peek(K key) {
-      return states.get(key);
-    }
-
-    @Override
-    public boolean replace(K key, Object expected, Object update) {
-      return update == null ? states.remove(key, expected) : states.replace(key, expected, update);
-    }
+  /** {@link #acquireAsync(Object, long) acquireAsync(key, 1)}. */
+  default CompletableFuture<Void> acquireAsync(K key) {
+    return acquireAsync(key, 1);
   }
 
-  /** Configures a {@link KeyedRateLimiter}. */
-  public static final class Builder<K> {
-    private final Limit limit;
-    private Clock clock = Clock.system();
-    private Scheduler scheduler = Scheduler.shared();
-    private int maxKeys = 1_000_000;
-    private OverflowPolicy policy = OverflowPolicy.EVICT_MOST_REFILLED;
+  /**
+   * A future completed when {@code cost} tokens have been taken for {@code key}, waiting as long as needed, first
+   * come first served, without a thread per waiter. Cancelling it before it completes cancels the reservation.
+   * Fails with {@link RateLimitExceededException} when the store refuses outright.
+   */
+  default CompletableFuture<Void> acquireAsync(K key, long cost) {
+    return Reservations.whenReady(reserveAsync(key, cost, Reservations.FOREVER), cost);
+  }
 
-    private Builder(Limit limit) {
-      this.limit = Objects.requireNonNull(limit, "limit");
-    }
+  // ---- views and facts ----
 
-    public Builder<K> clock(Clock clock) {
-      this.clock = Objects.requireNonNull(clock, "clock");
-      return this;
-    }
+  /**
+   * This limiter for one key, as the core's {@link RateLimiter} (for example one global limit shared by every
+   * process). Its sync methods are this limiter's sync methods, its {@link RateLimiter#acquireAsync(long)} this
+   * limiter's {@link #acquireAsync(Object, long)}: it never blocks the caller on a remote store either.
+   */
+  default RateLimiter forKey(K key) {
+    return new Reservations.KeyView<>(this, key);
+  }
 
-    public Builder<K> scheduler(Scheduler scheduler) {
-      this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
-      return this;
-    }
+  /** What cancelling a waiting reservation gives back in this store. */
+  Cancellation cancellation();
 
-    /** The most keys held at once (default 1,000,000); see the class comment for what happens beyond. */
-    public Builder<K> maxKeys(int maxKeys) {
-      if (maxKeys < 1) {
-        throw new IllegalArgumentException("maxKeys must be at least 1, got " + maxKeys);
-      }
-      this.maxKeys = maxKeys;
-      return this;
-    }
+  /** Counts kept by this store since it was built; each store has its own (its type says which). */
+  Stats stats();
 
-    /** What to do at the maximum number of keys; {@link OverflowPolicy#EVICT_MOST_REFILLED} by default. */
-    public Builder<K> onOverflow(OverflowPolicy policy) {
-      this.policy = Objects.requireNonNull(policy, "policy");
-      return this;
-    }
+  /**
+   * Counts a store keeps about itself; each store's own record ({@link LocalKeyedRateLimiter.Stats}, throttle-redis's
+   * {@code RedisRateLimiter.Stats}) implements this, so metrics can read any store.
+   */
+  interface Stats {
+    /** Every count by name (the record's component names), in a stable order. */
+    Map<String, Long> counts();
+  }
 
-    public KeyedRateLimiter<K> build() {
-      return new KeyedRateLimiter<>(this);
-    }
+  /** What cancelling a waiting reservation gives back; stores differ, and each states which it keeps. */
+  enum Cancellation {
+    /**
+     * The waiters of a key are one queue: cancelling frees the place, the reservations behind move up, and the key
+     * is exactly as if the reservation had never been made. In process ({@link LocalKeyedRateLimiter},
+     * {@link RateLimiter}).
+     */
+    EXACT,
+    /**
+     * Each reservation is given its time when it is made, and the waiters may be in other processes, so they cannot
+     * be moved up: cancelling gives the tokens back (exactly, as if it had never been made) only if no later
+     * reservation was made on the key since; otherwise its tokens stay spent, and the limit holds with room to
+     * spare. Redis.
+     */
+    IF_LAST
   }
 }

@@ -86,12 +86,13 @@ public interface RateLimiter {
    *
    * @throws InterruptedException if interrupted while waiting (the tokens are then returned)
    * @throws IllegalArgumentException if {@code cost} is below 1 or above the limit's burst
+   * @throws RateLimitExceededException if it cannot be granted (a wait beyond about 73 years; a store that refuses
+   *     outright), as {@link KeyedRateLimiter#acquire(Object, long)}
    */
   default void acquire(long cost) throws InterruptedException {
     Reservation reservation = reserve(cost);
     if (!reservation.isGranted()) {
-      throw new IllegalStateException("the wait for " + cost + " tokens would exceed 73 years: "
-          + reservation.decision());
+      throw Reservations.refusal(cost, reservation.decision());
     }
     reservation.await();
   }
@@ -132,12 +133,12 @@ public interface RateLimiter {
   Decision decide(long cost);
 
   /**
-   * What cancelling a waiting reservation gives back: {@link RateLimitStore.Cancellation#EXACT} in process (the
+   * What cancelling a waiting reservation gives back: {@link KeyedRateLimiter.Cancellation#EXACT} in process (the
    * limiter is as if it had never been asked); a limiter kept elsewhere says what it keeps (Redis:
-   * {@link RateLimitStore.Cancellation#IF_LAST}).
+   * {@link KeyedRateLimiter.Cancellation#IF_LAST}).
    */
-  default RateLimitStore.Cancellation cancellation() {
-    return RateLimitStore.Cancellation.EXACT;
+  default KeyedRateLimiter.Cancellation cancellation() {
+    return KeyedRateLimiter.Cancellation.EXACT;
   }
 
   /**
@@ -208,14 +209,5 @@ public interface RateLimiter {
     public RateLimiter build() {
       return new BucketRateLimiter(new Engine(limit, clock, scheduler));
     }
-  }
-
-  /** Converts a maximum wait to nanoseconds, saturating; rejects a negative one. */
-  static long maxWaitNanos(Duration maxWait) {
-    Objects.requireNonNull(maxWait, "maxWait");
-    if (maxWait.isNegative()) {
-      throw new IllegalArgumentException("the maximum wait cannot be negative: " + maxWait);
-    }
-    return maxWait.compareTo(Duration.ofNanos(Engine.MAX_WAIT_NANOS)) >= 0 ? Engine.MAX_WAIT_NANOS : maxWait.toNanos();
   }
 }

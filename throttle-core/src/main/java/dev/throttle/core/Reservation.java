@@ -9,8 +9,8 @@ import java.util.concurrent.CompletableFuture;
  *
  * <p>A reservation takes its tokens when it becomes ready. {@link #cancel() Cancelling} it before then frees its
  * place. In process, everything behind it moves up and the limiter is left exactly as if it had never been made
- * ({@link RateLimitStore.Cancellation#EXACT}); a store whose waiters are in other processes gives the tokens back
- * only when no later reservation was made ({@link RateLimitStore.Cancellation#IF_LAST}, Redis), and
+ * ({@link KeyedRateLimiter.Cancellation#EXACT}); a store whose waiters are in other processes gives the tokens back
+ * only when no later reservation was made ({@link KeyedRateLimiter.Cancellation#IF_LAST}, Redis), and
  * {@link #refunded()} says which happened. Once ready, the tokens are spent and cancel does nothing.
  *
  * <p>A reservation whose wait would exceed the limit asked for is not {@linkplain #isGranted() granted}: nothing is
@@ -98,7 +98,7 @@ public interface Reservation {
    * What a cancellation gave back: completes with true once the reservation is cancelled and its tokens are given
    * back (the limiter as if it had never been made), with false when it became ready (its tokens are spent), was
    * ready at once or never granted, or was cancelled but its store kept the tokens spent (see
-   * {@link RateLimitStore.Cancellation#IF_LAST}, or a store that could not be reached). Incomplete while the
+   * {@link KeyedRateLimiter.Cancellation#IF_LAST}, or a store that could not be reached). Incomplete while the
    * reservation waits. For a remote store it may complete a round trip after {@link #cancel()} returned.
    */
   default CompletableFuture<Boolean> refunded() {

@@ -19,7 +19,7 @@ class BucketVectorsTest {
 
   /** Every scenario an in-process limiter must follow: its cancellation is exact. */
   static Stream<Vectors.Scenario> scenarios() {
-    return Vectors.load().stream().filter(s -> s.holdsFor(RateLimitStore.Cancellation.EXACT));
+    return Vectors.load().stream().filter(s -> s.holdsFor(KeyedRateLimiter.Cancellation.EXACT));
   }
 
   @Test
@@ -42,8 +42,8 @@ class BucketVectorsTest {
           .anyMatch(r -> r.cancel() == c);
     }
     assertThat(all).as("scenarios for each cancellation, and for both")
-        .anyMatch(s -> s.cancellation() == RateLimitStore.Cancellation.EXACT)
-        .anyMatch(s -> s.cancellation() == RateLimitStore.Cancellation.IF_LAST)
+        .anyMatch(s -> s.cancellation() == KeyedRateLimiter.Cancellation.EXACT)
+        .anyMatch(s -> s.cancellation() == KeyedRateLimiter.Cancellation.IF_LAST)
         .anyMatch(s -> s.cancellation() == null && !s.decisionsOnly());
   }
 
@@ -77,7 +77,7 @@ class BucketVectorsTest {
     // Its Unix time is the scenario's, which places the interval boundaries.
     ManualClock clock = new ManualClock(Long.MAX_VALUE - 5_000_000_000L, scenario.unixStart());
     RateLimiter limiter = RateLimiter.builder(Limit.parse(scenario.limit())).clock(clock).scheduler(clock).build();
-    assertThat(limiter.cancellation()).isEqualTo(RateLimitStore.Cancellation.EXACT);
+    assertThat(limiter.cancellation()).isEqualTo(KeyedRateLimiter.Cancellation.EXACT);
     Vectors.play(scenario, new Vectors.Driver() {
       long now;
 

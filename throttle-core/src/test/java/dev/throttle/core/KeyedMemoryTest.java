@@ -22,7 +22,7 @@ class KeyedMemoryTest {
   @ValueSource(ints = {150_000, 200_000})
   void aKeyCostsAboutSixtyFourBytesBesidesTheKey(int n) throws Exception {
     ManualClock clock = new ManualClock();
-    KeyedRateLimiter<Long> limiter = KeyedRateLimiter.<Long>builder(Limit.parse("100/s burst 20"))
+    LocalKeyedRateLimiter<Long> limiter = KeyedRateLimiter.<Long>builder(Limit.parse("100/s burst 20"))
         .clock(clock).scheduler(clock).build();
     List<Long> keys = new ArrayList<>(n);
     for (long i = 0; i < n; i++) {
@@ -33,7 +33,7 @@ class KeyedMemoryTest {
     }
     assertThat(limiter.size()).isEqualTo(n);
 
-    Field statesField = KeyedRateLimiter.class.getDeclaredField("states");
+    Field statesField = LocalKeyedRateLimiter.class.getDeclaredField("states");
     statesField.setAccessible(true);
     Object states = statesField.get(limiter);
     GraphLayout map = GraphLayout.parseInstance(states);

@@ -19,13 +19,13 @@ class KeyedRateLimiterTest {
   /** Reads -42 at Unix time 0: interval boundaries fall at whole intervals from the start. */
   private final ManualClock clock = new ManualClock(-42, 0);
 
-  private KeyedRateLimiter.Builder<String> builder(String limit) {
+  private LocalKeyedRateLimiter.Builder<String> builder(String limit) {
     return KeyedRateLimiter.<String>builder(Limit.parse(limit)).clock(clock).scheduler(clock);
   }
 
   @Test
   void eachKeyHasItsOwnBucket() {
-    KeyedRateLimiter<String> limiter = builder("10/s burst 2").build();
+    LocalKeyedRateLimiter<String> limiter = builder("10/s burst 2").build();
     assertThat(limiter.tryAcquire("alice", 2)).isTrue();
     assertThat(limiter.tryAcquire("alice", 1)).isFalse();
     assertThat(limiter.tryAcquire("bob", 2)).isTrue();
@@ -35,7 +35,7 @@ class KeyedRateLimiterTest {
 
   @Test
   void aBucketThatHasRefilledIsDroppedAndAReturningKeyIsTreatedExactlyAsBefore() {
-    KeyedRateLimiter<String> limiter = builder("10/s burst 5").build();
+    LocalKeyedRateLimiter<String> limiter = builder("10/s burst 5").build();
     limiter.tryAcquire("a", 5);
     limiter.tryAcquire("b", 1);
     clock.advance(Duration.ofMillis(100));
@@ -53,7 +53,7 @@ class KeyedRateLimiterTest {
 
   @Test
   void intervalBucketsStayAlignedSoThatDroppingAFullOneChangesNothing() {
-    KeyedRateLimiter<String> limiter = builder("4/s every 250ms").build();
+    LocalKeyedRateLimiter<String> limiter = builder("4/s every 250ms").build();
     clock.advance(Duration.ofMillis(100));
     assertThat(limiter.tryAcquire("k", 1)).isTrue();
     clock.advance(Duration.ofMillis(150)); // a boundary: full again
@@ -66,7 +66,7 @@ class KeyedRateLimiterTest {
 
   @Test
   void availableAndEstimateTakeNothingAndAddNoKey() {
-    KeyedRateLimiter<String> limiter = builder("10/s burst 5 and 100/min").build();
+    LocalKeyedRateLimiter<String> limiter = builder("10/s burst 5 and 100/min").build();
     assertThat(limiter.available("new")).isEqualTo(5);
     assertThat(limiter.estimate("new", 5)).isEqualTo(Decision.allowed(0, 3_000_000_000L));
     assertThat(limiter.size()).as("asking adds no key").isZero();
@@ -87,7 +87,7 @@ class KeyedRateLimiterTest {
 
   @Test
   void memoryFollowsActiveKeysNotEveryKeyEverSeen() {
-    KeyedRateLimiter<String> limiter = builder("10/s burst 1").build();
+    LocalKeyedRateLimiter<String> limiter = builder("10/s burst 1").build();
     for (int i = 0; i < 100_000; i++) {
       limiter.tryAcquire("key-" + i, 1);
       if (i % 100 == 0) {
@@ -95,12 +95,12 @@ class KeyedRateLimiterTest {
       }
     }
     // Sweeps run as the map grows: at most the keys of the last ~100 ms, twice over, and never below MIN_SWEEP.
-    assertThat(limiter.size()).isLessThanOrEqualTo(2 * KeyedRateLimiter.MIN_SWEEP + 500);
+    assertThat(limiter.size()).isLessThanOrEqualTo(2 * LocalKeyedRateLimiter.MIN_SWEEP + 500);
   }
 
   @Test
   void atTheMaximumTheBucketsHoldingTheMostTokensAreDroppedFirst() {
-    KeyedRateLimiter<String> limiter = builder("1/min burst 10").maxKeys(32).build();
+    LocalKeyedRateLimiter<String> limiter = builder("1/min burst 10").maxKeys(32).build();
     limiter.tryAcquire("busy", 10); // empty, must not be forgotten
     for (int i = 0; i < 31; i++) {
       limiter.tryAcquire("idle-" + i, 1); // nine tokens left each
@@ -114,8 +114,8 @@ class KeyedRateLimiterTest {
 
   @Test
   void refuseNewKeysPolicyRefusesNewcomersUntilABucketIsFullAgain() {
-    KeyedRateLimiter<String> limiter = builder("1/s burst 2").maxKeys(2)
-        .onOverflow(KeyedRateLimiter.OverflowPolicy.REFUSE_NEW_KEYS).build();
+    LocalKeyedRateLimiter<String> limiter = builder("1/s burst 2").maxKeys(2)
+        .onOverflow(LocalKeyedRateLimiter.OverflowPolicy.REFUSE_NEW_KEYS).build();
     assertThat(limiter.tryAcquire("a", 1)).isTrue();
     clock.advance(Duration.ofMillis(300));
     assertThat(limiter.tryAcquire("b", 2)).isTrue();
@@ -131,7 +131,7 @@ class KeyedRateLimiterTest {
 
   @Test
   void eachKeyQueuesItsOwnWaiters() {
-    KeyedRateLimiter<String> limiter = builder("10/s burst 1").build();
+    LocalKeyedRateLimiter<String> limiter = builder("10/s burst 1").build();
     Timeline timeline = new Timeline(clock);
     limiter.tryAcquire("a", 1);
     limiter.tryAcquire("b", 1);
@@ -145,17 +145,17 @@ class KeyedRateLimiterTest {
   }
 
   @Test
-  void asAStoreItAnswersAtOnceWithTheSameDecisions() {
-    RateLimitStore<String> store = builder("10/s burst 2").build().asStore();
+  void itsAsyncFormsAnswerAtOnceWithTheSameDecisions() {
+    KeyedRateLimiter<String> store = builder("10/s burst 2").build();
     assertThat(store.limit()).isEqualTo(Limit.parse("10/s burst 2"));
-    assertThat(store.decide("k", 2)).isCompletedWithValue(Decision.allowed(0, 200_000_000));
-    Reservation waiting = store.reserve("k", 1, Duration.ofSeconds(1)).join();
+    assertThat(store.decideAsync("k", 2)).isCompletedWithValue(Decision.allowed(0, 200_000_000));
+    Reservation waiting = store.reserveAsync("k", 1, Duration.ofSeconds(1)).join();
     assertThat(waiting.delay()).isEqualTo(Duration.ofMillis(100));
-    assertThat(store.reserve("k", 2, Duration.ofMillis(100)).join().isGranted()).isFalse();
-    assertThatThrownBy(() -> store.decide("k", 3)).isInstanceOf(IllegalArgumentException.class);
+    assertThat(store.reserveAsync("k", 2, Duration.ofMillis(100)).join().isGranted()).isFalse();
+    assertThatThrownBy(() -> store.decideAsync("k", 3)).isInstanceOf(IllegalArgumentException.class);
     assertThat(waiting.cancel()).isTrue();
     clock.advance(Duration.ofMillis(100));
-    assertThat(store.decide("k", 1).join().isAllowed()).isTrue();
+    assertThat(store.decideAsync("k", 1).join().isAllowed()).isTrue();
   }
 
   @Test
@@ -165,7 +165,7 @@ class KeyedRateLimiterTest {
     long[] readings = {0, 1_000, 500, 500, 500, 500, 500};
     int[] next = {0};
     Clock scripted = () -> readings[Math.min(next[0]++, readings.length - 1)];
-    KeyedRateLimiter<String> limiter = KeyedRateLimiter.<String>builder(Limit.parse("5/s burst 5"))
+    LocalKeyedRateLimiter<String> limiter = KeyedRateLimiter.<String>builder(Limit.parse("5/s burst 5"))
         .clock(scripted).scheduler(clock).build();
     for (int i = 0; i < 5; i++) {
       assertThat(limiter.tryAcquire("new", 1)).as("request %d of the burst", i + 1).isTrue();
@@ -175,7 +175,7 @@ class KeyedRateLimiterTest {
 
   @Test
   void rejectsInvalidUse() {
-    KeyedRateLimiter<String> limiter = builder("10/s").build();
+    LocalKeyedRateLimiter<String> limiter = builder("10/s").build();
     assertThatThrownBy(() -> limiter.tryAcquire(null, 1)).isInstanceOf(NullPointerException.class);
     assertThatThrownBy(() -> limiter.tryAcquire("k", 11)).hasMessageContaining("exceeds the burst");
     assertThatThrownBy(() -> builder("10/s").maxKeys(0)).hasMessage("maxKeys must be at least 1, got 0");
@@ -185,7 +185,7 @@ class KeyedRateLimiterTest {
   void manyThreadsOnManyKeysGetExactlyTheirShareEach() throws Exception {
     int keys = 50;
     Limit limit = Limit.parse("100/s burst 5");
-    KeyedRateLimiter<Integer> limiter = KeyedRateLimiter.<Integer>builder(limit).clock(clock).scheduler(clock).build();
+    LocalKeyedRateLimiter<Integer> limiter = KeyedRateLimiter.<Integer>builder(limit).clock(clock).scheduler(clock).build();
     AtomicLongArray granted = new AtomicLongArray(keys);
     ExecutorService pool = Executors.newFixedThreadPool(8);
     try {

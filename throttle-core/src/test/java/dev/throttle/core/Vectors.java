@@ -33,7 +33,7 @@ public final class Vectors {
    * A scenario; {@code unixStart} is the Unix time (ns) at its t=0, where interval boundaries are placed;
    * {@code cancellation} is null when it holds for every store, else the only cancellation it holds for.
    */
-  public record Scenario(String limit, long unixStart, RateLimitStore.Cancellation cancellation,
+  public record Scenario(String limit, long unixStart, KeyedRateLimiter.Cancellation cancellation,
       List<Request> requests) {
     /** Whether every row is a plain decision (no reservation, no cancel). */
     public boolean decisionsOnly() {
@@ -41,7 +41,7 @@ public final class Vectors {
     }
 
     /** Whether a store whose cancellation is {@code c} must give these answers. */
-    public boolean holdsFor(RateLimitStore.Cancellation c) {
+    public boolean holdsFor(KeyedRateLimiter.Cancellation c) {
       return cancellation == null || cancellation == c;
     }
 
@@ -93,9 +93,9 @@ public final class Vectors {
       }
       if (line.startsWith("cancels ")) {
         Scenario last = scenarios.remove(scenarios.size() - 1);
-        RateLimitStore.Cancellation c = switch (line) {
-          case "cancels exact" -> RateLimitStore.Cancellation.EXACT;
-          case "cancels if-last" -> RateLimitStore.Cancellation.IF_LAST;
+        KeyedRateLimiter.Cancellation c = switch (line) {
+          case "cancels exact" -> KeyedRateLimiter.Cancellation.EXACT;
+          case "cancels if-last" -> KeyedRateLimiter.Cancellation.IF_LAST;
           default -> throw new IllegalStateException("bad cancellation on line " + (i + 1) + ": " + line);
         };
         scenarios.add(new Scenario(last.limit(), last.unixStart(), c, current));

@@ -132,7 +132,7 @@ public final class Gateway implements AutoCloseable {
     for (RedisRateLimiter<String> limiter : redisLimiters.values()) {
       while (limiter.stats().fromRedis() == 0 && System.nanoTime() < deadline) {
         try {
-          limiter.decide(WARM_UP_KEY, 1).get(1, TimeUnit.SECONDS);
+          limiter.decideAsync(WARM_UP_KEY, 1).get(1, TimeUnit.SECONDS);
         } catch (ExecutionException | TimeoutException e) {
           break;
         } catch (InterruptedException e) {

@@ -2,7 +2,7 @@ package dev.throttle.http;
 
 import dev.throttle.core.Clock;
 import dev.throttle.core.Decision;
-import dev.throttle.core.RateLimitStore;
+import dev.throttle.core.KeyedRateLimiter;
 import dev.throttle.core.Reservation;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -26,12 +26,12 @@ final class DefaultHttpThrottle implements HttpThrottle {
   /** A rule with what it needs at run time. */
   private static final class Entry {
     final Rule rule;
-    final RateLimitStore<String> store;
+    final KeyedRateLimiter<String> store;
     /** Before every key given to the store: the rule's id, so that rules never share a bucket by accident. */
     final String storeKeyPrefix;
     final Render.Policy policy;
 
-    Entry(Rule rule, RateLimitStore<String> store, RateLimitHeaders headers, boolean legacy) {
+    Entry(Rule rule, KeyedRateLimiter<String> store, RateLimitHeaders headers, boolean legacy) {
       this.rule = rule;
       this.store = store;
       this.storeKeyPrefix = rule.id() + ":";
@@ -72,8 +72,8 @@ final class DefaultHttpThrottle implements HttpThrottle {
     this.listener = b.listener;
   }
 
-  private static RateLimitStore<String> storeFor(Rule rule, StoreFactory stores) {
-    RateLimitStore<String> store = rule.store();
+  private static KeyedRateLimiter<String> storeFor(Rule rule, StoreFactory stores) {
+    KeyedRateLimiter<String> store = rule.store();
     if (store != null) {
       return store;
     }
@@ -266,9 +266,9 @@ final class DefaultHttpThrottle implements HttpThrottle {
       String storeKey = entry.storeKeyPrefix.concat(key);
       try {
         if (rule.mode() == Rule.Mode.REJECT || rule.isDryRun()) {
-          entry.store.decide(storeKey, cost).whenComplete(this::onDecision);
+          entry.store.decideAsync(storeKey, cost).whenComplete(this::onDecision);
         } else {
-          entry.store.reserve(storeKey, cost, rule.maxWait()).whenComplete(this::onReservation);
+          entry.store.reserveAsync(storeKey, cost, rule.maxWait()).whenComplete(this::onReservation);
         }
       } catch (RuntimeException e) {
         onFailure(e);

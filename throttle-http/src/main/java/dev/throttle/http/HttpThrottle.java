@@ -25,7 +25,7 @@ import java.util.function.Consumer;
  *
  * <h2>Waiting without a thread, and giving up</h2>
  *
- * In delay mode a request beyond the limit takes a place in its key's queue ({@code RateLimitStore.reserve}) and its
+ * In delay mode a request beyond the limit takes a place in its key's queue ({@code KeyedRateLimiter.reserveAsync}) and its
  * verdict completes when its turn comes. Until then no thread is held. The place is given up, and its tokens
  * returned, when the adapter {@linkplain Admission#cancel cancels} (the client went away; the adapter's timeout) and
  * when the throttle is {@linkplain #close() closed}.

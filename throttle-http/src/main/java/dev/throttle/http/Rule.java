@@ -2,7 +2,7 @@ package dev.throttle.http;
 
 import dev.throttle.core.Durations;
 import dev.throttle.core.Limit;
-import dev.throttle.core.RateLimitStore;
+import dev.throttle.core.KeyedRateLimiter;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -96,7 +96,7 @@ public final class Rule {
   private final Duration maxWait;
   private final MissingKey missingKey;
   private final boolean dryRun;
-  private final RateLimitStore<String> store;
+  private final KeyedRateLimiter<String> store;
 
   private Rule(Builder b) {
     this.name = b.name;
@@ -347,7 +347,7 @@ public final class Rule {
   }
 
   /** The store given to this rule, or null when the throttle's {@link StoreFactory} makes one. */
-  public RateLimitStore<String> store() {
+  public KeyedRateLimiter<String> store() {
     return store;
   }
 
@@ -408,7 +408,7 @@ public final class Rule {
     private Duration maxWait = Duration.ZERO;
     private MissingKey missingKey = MissingKey.SHARED;
     private boolean dryRun;
-    private RateLimitStore<String> store;
+    private KeyedRateLimiter<String> store;
 
     private Builder(String name) {
       if (name == null || name.isEmpty()) {
@@ -567,7 +567,7 @@ public final class Rule {
      * The store this rule decides through, instead of one from the throttle's {@link StoreFactory}: for example a
      * Redis store shared by several servers. Its limit must be this rule's limit (or, if no limit is set, becomes it).
      */
-    public Builder store(RateLimitStore<String> store) {
+    public Builder store(KeyedRateLimiter<String> store) {
       this.store = Objects.requireNonNull(store, "store");
       return this;
     }

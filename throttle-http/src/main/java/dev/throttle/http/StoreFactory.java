@@ -2,19 +2,19 @@ package dev.throttle.http;
 
 import dev.throttle.core.Clock;
 import dev.throttle.core.KeyedRateLimiter;
-import dev.throttle.core.RateLimitStore;
+import dev.throttle.core.KeyedRateLimiter;
 import dev.throttle.core.Scheduler;
 import java.util.Objects;
 
 /**
- * Makes the store each rule decides through, when the rule was not given one ({@link Rule.Builder#store}). Called
+ * Makes the store (a {@link KeyedRateLimiter}) each rule decides through, when the rule was not given one ({@link Rule.Builder#store}). Called
  * once per rule when the throttle is built.
  *
  * <p>The default keeps every key's bucket in this process ({@link #inMemory()}). A store shared by several servers
  * plugs in here with no other change: a factory returning, for each rule, a throttle-redis store for
  * {@code rule.limit()} under a key prefix made from {@code rule.name()}. The throttle only ever calls
- * {@link RateLimitStore#decide} and {@link RateLimitStore#reserve}, and waits for their futures without holding a
- * thread.
+ * {@link KeyedRateLimiter#decideAsync} and {@link KeyedRateLimiter#reserveAsync}, and waits for their futures
+ * without holding a thread.
  */
 @FunctionalInterface
 public interface StoreFactory {
@@ -27,7 +27,7 @@ public interface StoreFactory {
    *
    * @throws IllegalArgumentException if it cannot (the throttle's builder reports it, naming the rule)
    */
-  RateLimitStore<String> create(Rule rule);
+  KeyedRateLimiter<String> create(Rule rule);
 
   /** In-process stores holding at most {@value #DEFAULT_MAX_KEYS} keys per rule. */
   static StoreFactory inMemory() {
@@ -54,7 +54,6 @@ public interface StoreFactory {
         .maxKeys(maxKeysPerRule)
         .clock(clock)
         .scheduler(scheduler)
-        .build()
-        .asStore();
+        .build();
   }
 }

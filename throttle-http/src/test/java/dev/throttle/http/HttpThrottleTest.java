@@ -5,10 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.throttle.core.Bandwidth;
 import dev.throttle.core.Decision;
 import dev.throttle.core.KeyedRateLimiter;
+import dev.throttle.core.LocalKeyedRateLimiter;
 import dev.throttle.core.Limit;
 import dev.throttle.core.ManualClock;
 import dev.throttle.core.Props;
-import dev.throttle.core.RateLimitStore;
+import dev.throttle.core.KeyedRateLimiter;
+import dev.throttle.core.LocalKeyedRateLimiter;
 import dev.throttle.core.Reservation;
 import java.math.BigInteger;
 import java.time.Duration;
@@ -270,9 +272,9 @@ class HttpThrottleTest {
 
   @Test
   void anUnusableKeyIs400AndNeverStored() {
-    KeyedRateLimiter<String> limiter = KeyedRateLimiter.<String>builder(Limit.parse("1/s")).clock(clock)
+    LocalKeyedRateLimiter<String> limiter = KeyedRateLimiter.<String>builder(Limit.parse("1/s")).clock(clock)
         .scheduler(clock).build();
-    HttpThrottle t = throttle(Rule.builder("api").store(limiter.asStore()).key(KeyResolver.header("X-API-Key")).build());
+    HttpThrottle t = throttle(Rule.builder("api").store(limiter).key(KeyResolver.header("X-API-Key")).build());
     String huge = "<\"zq\">".repeat(20_000);
     Verdict v = now(t.admit(get("/", "X-API-Key", huge)));
     assertThat(v.outcome()).isEqualTo(Verdict.Outcome.INVALID_KEY);
@@ -311,19 +313,14 @@ class HttpThrottleTest {
 
   @Test
   void storeFailuresAndBugsBecomeAnswersNotExceptions() {
-    RateLimitStore<String> broken = new RateLimitStore<>() {
+    KeyedRateLimiter<String> broken = new FakeStore(Limit.parse("1/s")) {
       @Override
-      public Limit limit() {
-        return Limit.parse("1/s");
-      }
-
-      @Override
-      public CompletableFuture<Decision> decide(String key, long cost) {
+      public CompletableFuture<Decision> decideAsync(String key, long cost) {
         return CompletableFuture.failedFuture(new IllegalStateException("connection refused"));
       }
 
       @Override
-      public CompletableFuture<Reservation> reserve(String key, long cost, Duration maxWait) {
+      public CompletableFuture<Reservation> reserveAsync(String key, long cost, Duration maxWait) {
         throw new IllegalStateException("connection refused");
       }
     };
@@ -348,19 +345,14 @@ class HttpThrottleTest {
     KeyedRateLimiter<String> limiter = KeyedRateLimiter.<String>builder(Limit.parse("1/s")).clock(clock)
         .scheduler(clock).build();
     List<Runnable> answers = new ArrayList<>();
-    RateLimitStore<String> remote = new RateLimitStore<>() {
+    KeyedRateLimiter<String> remote = new FakeStore(limiter.limit()) {
       @Override
-      public Limit limit() {
-        return limiter.limit();
-      }
-
-      @Override
-      public CompletableFuture<Decision> decide(String key, long cost) {
+      public CompletableFuture<Decision> decideAsync(String key, long cost) {
         throw new AssertionError("delay mode reserves");
       }
 
       @Override
-      public CompletableFuture<Reservation> reserve(String key, long cost, Duration maxWait) {
+      public CompletableFuture<Reservation> reserveAsync(String key, long cost, Duration maxWait) {
         CompletableFuture<Reservation> f = new CompletableFuture<>();
         answers.add(() -> f.complete(limiter.reserve(key, cost, maxWait)));
         return f;

@@ -85,9 +85,9 @@ class RuleTest {
     assertThatThrownBy(() -> Rule.builder("api").delay(Duration.ofSeconds(-1)))
         .hasMessage("Invalid rule 'api': the maximum wait cannot be negative, got PT-1S");
     KeyedRateLimiter<String> other = KeyedRateLimiter.of(Limit.parse("6/s"));
-    assertThatThrownBy(() -> Rule.builder("api").limit("5/s").store(other.asStore()).build())
+    assertThatThrownBy(() -> Rule.builder("api").limit("5/s").store(other).build())
         .hasMessage("Invalid rule 'api': its store enforces '6/s', not the rule's limit '5/s'");
-    assertThat(Rule.builder("api").store(other.asStore()).build().limit()).isEqualTo(Limit.parse("6/s"));
+    assertThat(Rule.builder("api").store(other).build().limit()).isEqualTo(Limit.parse("6/s"));
     assertThatThrownBy(() -> Rule.builder("x".repeat(65))).hasMessageContaining("at most 64 characters");
   }
 

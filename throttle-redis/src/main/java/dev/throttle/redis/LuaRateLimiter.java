@@ -4,13 +4,11 @@ import dev.throttle.core.Clock;
 import dev.throttle.core.Decision;
 import dev.throttle.core.KeyedRateLimiter;
 import dev.throttle.core.Limit;
-import dev.throttle.core.RateLimitExceededException;
-import dev.throttle.core.RateLimitStore.Cancellation;
 import dev.throttle.core.RateLimiter;
 import dev.throttle.core.Reservation;
 import dev.throttle.core.Scheduler;
+import dev.throttle.core.internal.Waits;
 import java.time.Duration;
-import java.time.temporal.ChronoUnit;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -25,8 +23,6 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
 
   private static final Logger log = LoggerFactory.getLogger(RedisRateLimiter.class);
 
-  /** No limit on the wait: the core saturates it to its longest wait (about 73 years). */
-  private static final Duration FOREVER = ChronoUnit.FOREVER.getDuration();
 
   /** With an injected clock, keys live at least this long: Redis expires them on its own clock. */
   private static final long TEST_CLOCK_MIN_TTL_MILLIS = TimeUnit.HOURS.toMillis(1);
@@ -72,9 +68,9 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
     this.limit = b.limit;
     this.script = new BucketScript(b.limit);
     this.keys = new Keys<>(b.prefix, b.limit, b.encoder);
-    this.timeoutNanos = RateLimiter.maxWaitNanos(b.timeout);
+    this.timeoutNanos = Waits.maxWaitNanos(b.timeout);
     this.policy = b.failurePolicy;
-    this.closedWaitNanos = RateLimiter.maxWaitNanos(b.circuitOpen);
+    this.closedWaitNanos = Waits.maxWaitNanos(b.circuitOpen);
     this.circuit = new Circuit(b.circuitFailures, closedWaitNanos);
     this.deadlines = new Deadlines(timeoutNanos, Scheduler.shared());
     this.clock = b.clock;
@@ -102,7 +98,22 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
   }
 
   @Override
-  public CompletableFuture<Decision> decide(K key, long cost) {
+  public Decision decide(K key, long cost) {
+    return decideAsync(key, cost).join();
+  }
+
+  @Override
+  public Decision estimate(K key, long cost) {
+    return estimateAsync(key, cost).join();
+  }
+
+  @Override
+  public Reservation reserve(K key, long cost, Duration maxWait) {
+    return reserveAsync(key, cost, maxWait).join();
+  }
+
+  @Override
+  public CompletableFuture<Decision> decideAsync(K key, long cost) {
     limit.checkCost(cost);
     Objects.requireNonNull(key, "key");
     if (shortCircuit != null) {
@@ -123,7 +134,7 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
   }
 
   @Override
-  public CompletableFuture<Decision> estimate(K key, long cost) {
+  public CompletableFuture<Decision> estimateAsync(K key, long cost) {
     limit.checkCost(cost);
     Objects.requireNonNull(key, "key");
     return call(keys.of(key), script.args(BucketScript.ESTIMATE, cost, nowMicros(), minTtlMillis, 0))
@@ -143,9 +154,9 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
   }
 
   @Override
-  public CompletableFuture<Reservation> reserve(K key, long cost, Duration maxWait) {
+  public CompletableFuture<Reservation> reserveAsync(K key, long cost, Duration maxWait) {
     limit.checkCost(cost);
-    long maxWaitNanos = RateLimiter.maxWaitNanos(maxWait);
+    long maxWaitNanos = Waits.maxWaitNanos(maxWait);
     Objects.requireNonNull(key, "key");
     if (shortCircuit != null) {
       Decision refused = shortCircuit.refusal(key, cost, maxWaitNanos);
@@ -171,91 +182,6 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
             }
           };
         });
-  }
-
-  @Override
-  public CompletableFuture<Void> acquireAsync(K key, long cost) {
-    CompletableFuture<Void> done = new CompletableFuture<>();
-    reserve(key, cost, FOREVER).whenComplete((reservation, failure) -> {
-      if (failure != null) {
-        done.completeExceptionally(failure);
-        return;
-      }
-      // Cancelling (or failing) the caller's future cancels the reservation.
-      done.whenComplete((v, e) -> {
-        if (e != null) {
-          reservation.cancel();
-        }
-      });
-      reservation.whenReady().whenComplete((v, e) -> {
-        if (e == null) {
-          done.complete(null);
-        } else {
-          done.completeExceptionally(e);
-        }
-      });
-    });
-    return done;
-  }
-
-  @Override
-  public void acquire(K key, long cost) throws InterruptedException {
-    Reservation reservation = reserve(key, cost, FOREVER).join();
-    if (!reservation.isGranted()) {
-      throw new RateLimitExceededException("refused: " + reservation.decision(), reservation.decision());
-    }
-    reservation.await();
-  }
-
-  @Override
-  public RateLimiter forKey(K key) {
-    Objects.requireNonNull(key, "key");
-    return new RateLimiter() {
-      @Override
-      public Limit limit() {
-        return limit;
-      }
-
-      @Override
-      public Cancellation cancellation() {
-        return Cancellation.IF_LAST;
-      }
-
-      @Override
-      public boolean tryAcquire(long cost) {
-        return LuaRateLimiter.this.tryAcquire(key, cost);
-      }
-
-      @Override
-      public Reservation reserve(long cost) {
-        return reserve(cost, FOREVER);
-      }
-
-      @Override
-      public Reservation reserve(long cost, Duration maxWait) {
-        return LuaRateLimiter.this.reserve(key, cost, maxWait).join();
-      }
-
-      @Override
-      public Decision decide(long cost) {
-        return LuaRateLimiter.this.decide(key, cost).join();
-      }
-
-      @Override
-      public Decision estimate(long cost) {
-        return LuaRateLimiter.this.estimate(key, cost).join();
-      }
-
-      @Override
-      public long available() {
-        return LuaRateLimiter.this.available(key).join();
-      }
-
-      @Override
-      public String toString() {
-        return LuaRateLimiter.this + " for key " + key;
-      }
-    };
   }
 
   @Override

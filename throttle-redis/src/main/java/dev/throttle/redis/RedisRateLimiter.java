@@ -2,13 +2,13 @@ package dev.throttle.redis;
 
 import dev.throttle.core.Clock;
 import dev.throttle.core.Decision;
+import dev.throttle.core.KeyedRateLimiter;
 import dev.throttle.core.Limit;
-import dev.throttle.core.RateLimitStore;
-import dev.throttle.core.RateLimiter;
-import dev.throttle.core.Reservation;
 import dev.throttle.core.Scheduler;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
@@ -22,9 +22,9 @@ import java.util.function.Function;
  *     .timeout(Duration.ofMillis(50))
  *     .onFailure(FailurePolicy.localShare(4))   // 4 servers: each keeps a quarter when Redis is away
  *     .build();
- * perUser.decide(userId, 1).thenAccept(d -> ...);   // async: one round trip
- * if (perUser.tryAcquire(userId, 1)) { ... }         // blocking, at most the timeout
- * RateLimiter global = perUser.forKey("global");     // the core's interface, for one key
+ * perUser.decideAsync(userId, 1).thenAccept(d -> ...); // async: one round trip, never blocks the caller
+ * if (perUser.tryAcquire(userId)) { ... }                 // sync: blocks for the round trip, at most the timeout
+ * RateLimiter global = perUser.forKey("global");          // the core's interface, for one key
  * }</pre>
  *
  * <h2>How it decides</h2>
@@ -37,12 +37,12 @@ import java.util.function.Function;
  *
  * <h2>Waiting</h2>
  *
- * {@link #reserve} asks Redis for a place: when the wait is at most {@code maxWait} the tokens are counted in Redis at
+ * {@link #reserveAsync} asks Redis for a place: when the wait is at most {@code maxWait} the tokens are counted in Redis at
  * once, as of the moment the reservation will be ready, so the waiters of all processes are served first come, first
  * served, and nobody overtakes them; the wait itself is one scheduled task here. Cancelling a waiting reservation
  * gives its tokens back when no later reservation was made on the key; otherwise they stay spent (the waiters in
  * other processes cannot be moved up), and the limit holds with room to spare: {@link #cancellation()} is
- * {@link dev.throttle.core.RateLimitStore.Cancellation#IF_LAST}, and a reservation's
+ * {@link dev.throttle.core.KeyedRateLimiter.Cancellation#IF_LAST}, and a reservation's
  * {@link Reservation#refunded()} says what its cancel did. With several limits combined, a reservation is counted as
  * of its due time rounded up to the microsecond.
  *
@@ -58,27 +58,10 @@ import java.util.function.Function;
  * <p>Futures complete in Lettuce's I/O thread or the timeout's thread: use the {@code ...Async} methods of
  * {@link CompletableFuture} for slow work. Thread-safe.
  */
-public interface RedisRateLimiter<K> extends RateLimitStore<K> {
+public interface RedisRateLimiter<K> extends KeyedRateLimiter<K> {
 
   /**
-   * The decision for {@code cost} tokens now, taking them if allowed.
-   *
-   * @throws IllegalArgumentException (at once) if {@code cost} is below 1 or above the limit's burst
-   */
-  @Override
-  CompletableFuture<Decision> decide(K key, long cost);
-
-  /**
-   * Reserves {@code cost} tokens: ready now, granted with a wait of at most {@code maxWait}, or not granted.
-   *
-   * @throws IllegalArgumentException (at once) if {@code cost} is below 1 or above the limit's burst, or
-   *     {@code maxWait} is negative
-   */
-  @Override
-  CompletableFuture<Reservation> reserve(K key, long cost, Duration maxWait);
-
-  /**
-   * {@link dev.throttle.core.RateLimitStore.Cancellation#IF_LAST}: a cancelled reservation's tokens go back only if
+   * {@link dev.throttle.core.KeyedRateLimiter.Cancellation#IF_LAST}: a cancelled reservation's tokens go back only if
    * no later reservation was made on its key, here or in another process.
    */
   @Override
@@ -86,55 +69,13 @@ public interface RedisRateLimiter<K> extends RateLimitStore<K> {
 
   /**
    * What {@link #decide} would answer now for {@code key}, taking nothing (one round trip of the same script, which
-   * writes nothing for it). A snapshot: another caller, here or elsewhere, may take the tokens first. When Redis
-   * cannot answer, the failure policy answers as it would for {@link #decide}.
-   *
-   * @throws IllegalArgumentException (at once) if {@code cost} is below 1 or above the limit's burst
+   * writes nothing for it). When Redis cannot answer, the failure policy answers as it would for {@link #decide}.
    */
   @Override
-  CompletableFuture<Decision> estimate(K key, long cost);
-
-  /**
-   * The tokens a request for {@code key} could take now without waiting (0 while reservations wait); takes nothing.
-   * From {@link #estimate estimate(key, 1)}: the tokens that would remain after one, plus that one.
-   */
-  default CompletableFuture<Long> available(K key) {
-    return estimate(key, 1).thenApply(d -> d.isAllowed() ? d.remaining() + 1 : d.remaining());
-  }
-
-  /** Whether {@code cost} tokens were taken for {@code key}; async. */
-  default CompletableFuture<Boolean> tryAcquireAsync(K key, long cost) {
-    return decide(key, cost).thenApply(Decision::isAllowed);
-  }
-
-  /** Takes {@code cost} tokens for {@code key} if they are there now; blocks for the round trip (at most the timeout). */
-  default boolean tryAcquire(K key, long cost) {
-    return decide(key, cost).join().isAllowed();
-  }
-
-  /**
-   * A future completed when {@code cost} tokens have been taken for {@code key}, waiting as long as needed, first
-   * come first served. Cancelling it before it completes cancels the reservation. Fails with
-   * {@link dev.throttle.core.RateLimitExceededException} only when the failure policy refuses.
-   */
-  CompletableFuture<Void> acquireAsync(K key, long cost);
-
-  /**
-   * Takes {@code cost} tokens for {@code key}, waiting as long as needed.
-   *
-   * @throws InterruptedException if interrupted while waiting (the reservation is then cancelled)
-   * @throws dev.throttle.core.RateLimitExceededException if the failure policy refused
-   */
-  void acquire(K key, long cost) throws InterruptedException;
-
-  /**
-   * This limiter for one key, as the core's {@link RateLimiter}: a limit shared by every process (for example one
-   * global limit on calls to a partner's API). Its methods block for the round trip (at most the timeout), and its
-   * cancellation is {@link dev.throttle.core.RateLimitStore.Cancellation#IF_LAST}.
-   */
-  RateLimiter forKey(K key);
+  CompletableFuture<Decision> estimateAsync(K key, long cost);
 
   /** Counts of decisions so far. */
+  @Override
   Stats stats();
 
   /**
@@ -151,7 +92,22 @@ public interface RedisRateLimiter<K> extends RateLimitStore<K> {
    *     machine or the network slow, where a timeout without a late answer is an outage
    */
   record Stats(long fromRedis, long degraded, long timeouts, long errors, long circuitOpen, long shortCircuited,
-      boolean circuitIsOpen, long lateAnswers) {}
+      boolean circuitIsOpen, long lateAnswers) implements KeyedRateLimiter.Stats {
+    /** The counts by name; {@code circuitIsOpen} as 1 or 0. */
+    @Override
+    public Map<String, Long> counts() {
+      Map<String, Long> counts = new LinkedHashMap<>();
+      counts.put("fromRedis", fromRedis);
+      counts.put("degraded", degraded);
+      counts.put("timeouts", timeouts);
+      counts.put("errors", errors);
+      counts.put("circuitOpen", circuitOpen);
+      counts.put("shortCircuited", shortCircuited);
+      counts.put("circuitIsOpen", circuitIsOpen ? 1L : 0L);
+      counts.put("lateAnswers", lateAnswers);
+      return counts;
+    }
+  }
 
   /** Configures a {@link RedisRateLimiter}; from {@link RedisLimits#limiter(Limit)}. */
   final class Builder<K> {

@@ -13,7 +13,7 @@ import java.util.function.Supplier;
  *
  * <p>Cancelling it before it is ready gives its tokens back in Redis if no later reservation was made on the key
  * (the script checks that the key still holds what this reservation wrote); otherwise they stay spent
- * ({@link dev.throttle.core.RateLimitStore.Cancellation#IF_LAST}). {@link #refunded()} completes with which, when
+ * ({@link dev.throttle.core.KeyedRateLimiter.Cancellation#IF_LAST}). {@link #refunded()} completes with which, when
  * Redis has answered (false if it could not be asked or did not answer).
  */
 final class RedisReservation extends WaitingReservation {

@@ -38,8 +38,8 @@ class ClusterTest {
             .timeout(Duration.ofSeconds(5)).build();
         for (int k = 0; k < 200; k++) {
           String key = "user-" + k;
-          assertThat(limiter.decide(key, 2).join()).as(key).isEqualTo(Decision.allowed(0, 24_000_000_000L));
-          Decision refused = limiter.decide(key, 1).join();
+          assertThat(limiter.decideAsync(key, 2).join()).as(key).isEqualTo(Decision.allowed(0, 24_000_000_000L));
+          Decision refused = limiter.decideAsync(key, 1).join();
           assertThat(refused.isAllowed()).as(key).isFalse();
           assertThat(refused.waitTime()).isLessThanOrEqualTo(Duration.ofMillis(500));
         }

@@ -23,7 +23,7 @@ public final class ColdStart {
         client.shutdown();
       }
       RedisRateLimiter<String> limiter = redis.limiter(Limit.parse("10/min")).build(); // every default
-      Decision first = limiter.decide("first-request", 1).join();
+      Decision first = limiter.decideAsync("first-request", 1).join();
       RedisRateLimiter.Stats stats = limiter.stats();
       System.out.println("decision: " + first);
       System.out.println("from redis: " + stats.fromRedis() + ", degraded: " + stats.degraded());

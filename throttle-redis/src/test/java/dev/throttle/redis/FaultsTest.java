@@ -66,7 +66,7 @@ class FaultsTest {
   private static Call call(RedisRateLimiter<String> limiter, String key) {
     long start = System.nanoTime();
     try {
-      Decision d = limiter.decide(key, 1).join();
+      Decision d = limiter.decideAsync(key, 1).join();
       return new Call(start, System.nanoTime(), d, null);
     } catch (Throwable t) {
       return new Call(start, System.nanoTime(), null, t);

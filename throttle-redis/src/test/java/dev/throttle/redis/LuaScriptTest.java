@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.throttle.core.Decision;
 import dev.throttle.core.Limit;
 import dev.throttle.core.Props;
-import dev.throttle.core.RateLimitStore;
+import dev.throttle.core.KeyedRateLimiter;
 import dev.throttle.core.ReferenceBucket;
 import dev.throttle.core.Vectors;
 import io.lettuce.core.RedisClient;
@@ -78,7 +78,7 @@ class LuaScriptTest {
 
   /** The scenarios the script must follow: its cancellation gives tokens back only to the last reservation. */
   static Stream<Vectors.Scenario> scenarios() {
-    return Vectors.load().stream().filter(s -> s.holdsFor(RateLimitStore.Cancellation.IF_LAST));
+    return Vectors.load().stream().filter(s -> s.holdsFor(KeyedRateLimiter.Cancellation.IF_LAST));
   }
 
   @ParameterizedTest(name = "{0}")

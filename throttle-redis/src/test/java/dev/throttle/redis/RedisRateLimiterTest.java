@@ -67,12 +67,12 @@ class RedisRateLimiterTest {
     ManualClock clock = new ManualClock(0, 20_000 * 86_400_000_000_000L);
     RedisRateLimiter<String> limiter = limiter("10/s burst 5").prefix("estimate:").clock(clock).scheduler(clock)
         .build();
-    assertThat(limiter.estimate("k", 5).join()).isEqualTo(Decision.allowed(0, 500_000_000));
-    assertThat(limiter.available("k").join()).isEqualTo(5);
+    assertThat(limiter.estimateAsync("k", 5).join()).isEqualTo(Decision.allowed(0, 500_000_000));
+    assertThat(limiter.availableAsync("k").join()).isEqualTo(5);
     assertThat(keys("estimate:*")).as("no key written for an estimate").isEmpty();
-    assertThat(limiter.decide("k", 3).join().isAllowed()).isTrue();
+    assertThat(limiter.decideAsync("k", 3).join().isAllowed()).isTrue();
     byte[] state = cli.get("estimate:{k}:10/s_burst_5".getBytes(StandardCharsets.UTF_8));
-    assertThat(limiter.estimate("k", 3).join()).isEqualTo(Decision.refused(2, 100_000_000, 300_000_000));
+    assertThat(limiter.estimateAsync("k", 3).join()).isEqualTo(Decision.refused(2, 100_000_000, 300_000_000));
     assertThat(cli.get("estimate:{k}:10/s_burst_5".getBytes(StandardCharsets.UTF_8))).isEqualTo(state);
     RateLimiter one = limiter.forKey("k");
     assertThat(one.available()).isEqualTo(2);
@@ -84,7 +84,7 @@ class RedisRateLimiterTest {
   @Test
   void eachBucketIsOneKeyThatExpiresWhenTheBucketIsFullAgain() {
     RedisRateLimiter<String> limiter = limiter("10/s burst 5 and 50/s burst 20").prefix("expiry:").build();
-    assertThat(limiter.decide("user", 3).join().isAllowed()).isTrue();
+    assertThat(limiter.decideAsync("user", 3).join().isAllowed()).isTrue();
     assertThat(keys("expiry:*")).containsExactly("expiry:{user}:10/s_burst_5", "expiry:{user}:50/s_burst_20");
     // TTL = the time until that bucket is full again: 3 tokens at 10/s, 3 tokens at 50/s.
     long slow = cli.pttl("expiry:{user}:10/s_burst_5".getBytes(StandardCharsets.UTF_8));
@@ -93,7 +93,7 @@ class RedisRateLimiterTest {
     assertThat(fast).isBetween(1L, 60L);
     await().pollInterval(Duration.ofMillis(5)).atMost(Duration.ofSeconds(5))
         .until(() -> keys("expiry:*").isEmpty());
-    assertThat(limiter.decide("user", 1).join()).as("a missing key is a full bucket").isEqualTo(
+    assertThat(limiter.decideAsync("user", 1).join()).as("a missing key is a full bucket").isEqualTo(
         Decision.allowed(4, 100_000_000));
   }
 
@@ -134,10 +134,10 @@ class RedisRateLimiterTest {
   @Test
   void reloadsTheScriptWhenRedisHasLostIt() {
     RedisRateLimiter<String> limiter = limiter("100/min").prefix("noscript:").build();
-    assertThat(limiter.decide("k", 1).join().isAllowed()).isTrue();
+    assertThat(limiter.decideAsync("k", 1).join().isAllowed()).isTrue();
     cli.scriptFlush();
-    assertThat(limiter.decide("k", 1).join().remaining()).isEqualTo(98);
-    assertThat(limiter.decide("k", 1).join().remaining()).isEqualTo(97);
+    assertThat(limiter.decideAsync("k", 1).join().remaining()).isEqualTo(98);
+    assertThat(limiter.decideAsync("k", 1).join().remaining()).isEqualTo(97);
     assertThat(limiter.stats().fromRedis()).isEqualTo(3);
     assertThat(limiter.stats().degraded()).isZero();
   }
@@ -191,11 +191,11 @@ class RedisRateLimiterTest {
     assertThat(limiter.tryAcquire("k", 1)).isTrue();
     CompletableFuture<Void> waiting = limiter.acquireAsync("k", 1);
     await().pollInterval(Duration.ofMillis(5)).atMost(Duration.ofSeconds(5))
-        .until(() -> limiter.decide("k", 1).join().waitTime().compareTo(Duration.ofSeconds(61)) > 0);
+        .until(() -> limiter.decideAsync("k", 1).join().waitTime().compareTo(Duration.ofSeconds(61)) > 0);
     assertThat(waiting.cancel(false)).isTrue();
     assertThat(waiting).isCancelled();
     await().pollInterval(Duration.ofMillis(5)).atMost(Duration.ofSeconds(5))
-        .until(() -> limiter.decide("k", 1).join().waitTime().compareTo(Duration.ofSeconds(60)) <= 0);
+        .until(() -> limiter.decideAsync("k", 1).join().waitTime().compareTo(Duration.ofSeconds(60)) <= 0);
   }
 
   @Test
@@ -203,22 +203,22 @@ class RedisRateLimiterTest {
     ManualClock clock = new ManualClock();
     RedisRateLimiter<String> limiter = limiter("10/s burst 5").prefix("short:").clock(clock).scheduler(clock)
         .localShortCircuit(true).build();
-    assertThat(limiter.decide("k", 5).join().isAllowed()).isTrue();
-    Decision refused = limiter.decide("k", 3).join();
+    assertThat(limiter.decideAsync("k", 5).join().isAllowed()).isTrue();
+    Decision refused = limiter.decideAsync("k", 3).join();
     assertThat(refused).isEqualTo(Decision.refused(0, 300_000_000, 500_000_000));
     assertThat(limiter.stats().fromRedis()).isEqualTo(2);
     clock.advanceNanos(100_000_000);
-    assertThat(limiter.decide("k", 4).join()).as("the same refusal, counted down, for that cost or more")
+    assertThat(limiter.decideAsync("k", 4).join()).as("the same refusal, counted down, for that cost or more")
         .isEqualTo(Decision.refused(0, 200_000_000, 400_000_000));
     assertThat(limiter.stats().shortCircuited()).isEqualTo(1);
     assertThat(limiter.stats().fromRedis()).isEqualTo(2);
-    assertThat(limiter.decide("k", 1).join()).as("a smaller cost may pass sooner: Redis decides")
+    assertThat(limiter.decideAsync("k", 1).join()).as("a smaller cost may pass sooner: Redis decides")
         .isEqualTo(Decision.allowed(0, 500_000_000));
     assertThat(limiter.stats().fromRedis()).isEqualTo(3);
     clock.advanceNanos(200_000_000);
-    assertThat(limiter.decide("k", 3).join().isAllowed()).as("after the wait, Redis again").isFalse();
+    assertThat(limiter.decideAsync("k", 3).join().isAllowed()).as("after the wait, Redis again").isFalse();
     assertThat(limiter.stats().fromRedis()).isEqualTo(4);
-    assertThat(limiter.reserve("k", 3, Duration.ofSeconds(1)).join().isGranted()).isTrue();
+    assertThat(limiter.reserveAsync("k", 3, Duration.ofSeconds(1)).join().isGranted()).isTrue();
   }
 
   @Test

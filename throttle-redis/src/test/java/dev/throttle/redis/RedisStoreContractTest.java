@@ -2,18 +2,19 @@ package dev.throttle.redis;
 
 import dev.throttle.core.Limit;
 import dev.throttle.core.ManualClock;
-import dev.throttle.core.RateLimitStore;
-import dev.throttle.core.RateLimitStoreContract;
+import dev.throttle.core.KeyedRateLimiter;
+import dev.throttle.core.KeyedRateLimiterContract;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 
 /**
- * The core's store contract against Redis: the same tests as the in-process store, through the whole Java path
+ * The core's keyed-limiter contract against Redis, through the sync methods ({@code RedisStoreAsyncContractTest}: the
+ * async ones): the same tests as the in-process store, through the whole Java path
  * (keys, EVALSHA, parsing, reservations), with the test's manual clock passed to the script instead of Redis TIME.
  */
-class RedisStoreContractTest extends RateLimitStoreContract {
+class RedisStoreContractTest extends KeyedRateLimiterContract {
 
   private static final AtomicInteger stores = new AtomicInteger();
   private static RedisServer server;
@@ -32,7 +33,7 @@ class RedisStoreContractTest extends RateLimitStoreContract {
   }
 
   @Override
-  protected RateLimitStore<String> newStore(Limit limit, ManualClock clock) {
+  protected KeyedRateLimiter<String> newStore(Limit limit, ManualClock clock) {
     return redis.limiter(limit)
         .prefix("contract:" + stores.incrementAndGet() + ":")
         .clock(clock)
@@ -41,9 +42,14 @@ class RedisStoreContractTest extends RateLimitStoreContract {
         .build();
   }
 
+  @Override
+  protected boolean async() {
+    return false;
+  }
+
   /** Waiting reservations live in other processes: a cancelled one cannot move them up. */
   @Override
-  protected RateLimitStore.Cancellation promisedCancellation() {
-    return RateLimitStore.Cancellation.IF_LAST;
+  protected KeyedRateLimiter.Cancellation promisedCancellation() {
+    return KeyedRateLimiter.Cancellation.IF_LAST;
   }
 }

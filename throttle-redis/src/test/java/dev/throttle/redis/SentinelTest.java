@@ -18,8 +18,8 @@ class SentinelTest {
       assertThat(redis.isConnected()).isTrue();
       assertThat(redis.toString()).contains("Sentinel master 'throttle-master'");
       RedisRateLimiter<String> limiter = redis.limiter(Limit.parse("5/min")).timeout(Duration.ofSeconds(5)).build();
-      assertThat(limiter.decide("k", 5).join()).isEqualTo(Decision.allowed(0, 60_000_000_000L));
-      assertThat(limiter.decide("k", 1).join().isAllowed()).isFalse();
+      assertThat(limiter.decideAsync("k", 5).join()).isEqualTo(Decision.allowed(0, 60_000_000_000L));
+      assertThat(limiter.decideAsync("k", 1).join().isAllowed()).isFalse();
       assertThat(limiter.stats().fromRedis()).isEqualTo(2);
       assertThat(master.cli("KEYS", "throttle:*")).isEqualTo("throttle:{k}:5/min");
     }

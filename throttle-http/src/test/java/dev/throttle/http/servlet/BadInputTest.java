@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.throttle.core.KeyedRateLimiter;
+import dev.throttle.core.LocalKeyedRateLimiter;
 import dev.throttle.core.Limit;
 import dev.throttle.core.ManualClock;
 import dev.throttle.http.HttpThrottle;
@@ -25,13 +26,13 @@ class BadInputTest {
 
   private final ManualClock clock = new ManualClock();
 
-  private KeyedRateLimiter<String> limiter(String limit, int maxKeys) {
+  private LocalKeyedRateLimiter<String> limiter(String limit, int maxKeys) {
     return KeyedRateLimiter.<String>builder(Limit.parse(limit)).clock(clock).scheduler(clock).maxKeys(maxKeys).build();
   }
 
   /** A throttle keyed by the X-API-Key header, deciding through {@code limiter}. */
   private static HttpThrottle byApiKey(KeyedRateLimiter<String> limiter, Rule.MissingKey missingKey) {
-    return HttpThrottle.builder().rule(Rule.builder("api").store(limiter.asStore())
+    return HttpThrottle.builder().rule(Rule.builder("api").store(limiter)
         .key(KeyResolver.header("X-API-Key")).onMissingKey(missingKey).build()).build();
   }
 
@@ -74,7 +75,7 @@ class BadInputTest {
 
   @Test
   void aHundredKilobyteKeyIsRefusedNotStoredAndNotEchoed() throws Exception {
-    KeyedRateLimiter<String> limiter = limiter("10/s", 100);
+    LocalKeyedRateLimiter<String> limiter = limiter("10/s", 100);
     HttpThrottle throttle = byApiKey(limiter, Rule.MissingKey.SHARED);
     String huge = "<x\"y>" + "z".repeat(100 * 1024);
     // A container lets a 100 KB header through only when told to; Jetty's default (8 KiB) answers 431 itself.
@@ -103,7 +104,7 @@ class BadInputTest {
 
   @Test
   void nothingTheClientSendsIsEchoedInAProblem() throws Exception {
-    HttpThrottle throttle = HttpThrottle.builder().rule(Rule.builder("api").store(limiter("1/min", 100).asStore())
+    HttpThrottle throttle = HttpThrottle.builder().rule(Rule.builder("api").store(limiter("1/min", 100))
         .key(KeyResolver.header("X-API-Key").and(KeyResolver.path())).build()).build();
     TestServer server = TestServer.start(new ThrottleFilter(throttle));
     try {
@@ -122,7 +123,7 @@ class BadInputTest {
 
   @Test
   void aFloodOfDistinctKeysKeepsMemoryBounded() throws Exception {
-    KeyedRateLimiter<String> limiter = limiter("1/min", 500);
+    LocalKeyedRateLimiter<String> limiter = limiter("1/min", 500);
     HttpThrottle throttle = byApiKey(limiter, Rule.MissingKey.SHARED);
     TestServer server = TestServer.start(new ThrottleFilter(throttle));
     ExecutorService clients = Executors.newFixedThreadPool(4);

@@ -4,8 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.throttle.core.Decision;
 import dev.throttle.core.KeyedRateLimiter;
+import dev.throttle.http.FakeStore;
 import dev.throttle.core.Limit;
-import dev.throttle.core.RateLimitStore;
+import dev.throttle.core.KeyedRateLimiter;
 import dev.throttle.core.Reservation;
 import dev.throttle.http.HttpThrottle;
 import dev.throttle.http.Rule;
@@ -40,30 +41,26 @@ class BurstTest {
    * Records when each request reached the store, to know how spread out the burst really arrived: the limiter reads
    * its clock somewhere between the two records (a loaded machine may pause a thread between them).
    */
-  private static final class RecordingStore implements RateLimitStore<String> {
-    final RateLimitStore<String> inner;
+  private static final class RecordingStore extends FakeStore {
+    final KeyedRateLimiter<String> inner;
     final ConcurrentLinkedQueue<Long> before = new ConcurrentLinkedQueue<>();
     final ConcurrentLinkedQueue<Long> after = new ConcurrentLinkedQueue<>();
 
-    RecordingStore(RateLimitStore<String> inner) {
+    RecordingStore(KeyedRateLimiter<String> inner) {
+      super(inner.limit());
       this.inner = inner;
     }
 
     @Override
-    public Limit limit() {
-      return inner.limit();
+    public CompletableFuture<Decision> decideAsync(String key, long cost) {
+      return inner.decideAsync(key, cost);
     }
 
     @Override
-    public CompletableFuture<Decision> decide(String key, long cost) {
-      return inner.decide(key, cost);
-    }
-
-    @Override
-    public CompletableFuture<Reservation> reserve(String key, long cost, Duration maxWait) {
+    public CompletableFuture<Reservation> reserveAsync(String key, long cost, Duration maxWait) {
       before.add(System.nanoTime());
       try {
-        return inner.reserve(key, cost, maxWait);
+        return inner.reserveAsync(key, cost, maxWait);
       } finally {
         after.add(System.nanoTime());
       }
@@ -72,7 +69,7 @@ class BurstTest {
 
   @Test
   void burstOfThirtyAgainstFivePerSecondBurstFiveWithTwoSecondsMaxWait() throws Exception {
-    RecordingStore store = new RecordingStore(KeyedRateLimiter.<String>of(Limit.parse("5/s burst 5")).asStore());
+    RecordingStore store = new RecordingStore(KeyedRateLimiter.<String>of(Limit.parse("5/s burst 5")));
     List<Verdict> verdicts = Collections.synchronizedList(new ArrayList<>());
     HttpThrottle throttle = HttpThrottle.builder()
         .rule(Rule.builder("api").store(store).delay(Duration.ofSeconds(2)).build())

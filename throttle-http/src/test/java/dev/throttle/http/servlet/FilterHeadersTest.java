@@ -45,7 +45,7 @@ class FilterHeadersTest {
     Limit limit = Limit.parse("5/s burst 5");
     KeyedRateLimiter<String> store = KeyedRateLimiter.<String>builder(limit).clock(clock).scheduler(clock).build();
     KeyedRateLimiter<String> twin = KeyedRateLimiter.<String>builder(limit).clock(clock).scheduler(clock).build();
-    server = TestServer.start(new ThrottleFilter(throttle(Rule.builder("api").store(store.asStore()).build())));
+    server = TestServer.start(new ThrottleFilter(throttle(Rule.builder("api").store(store).build())));
     for (int i = 0; i < 8; i++) {
       if (i == 7) {
         clock.advance(Duration.ofMillis(450)); // two tokens back, and a half

@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.throttle.core.Decision;
-import dev.throttle.core.KeyedRateLimiter;
 import dev.throttle.core.Limit;
 import dev.throttle.core.ManualClock;
-import dev.throttle.core.RateLimitStore;
+import dev.throttle.core.KeyedRateLimiter;
+import dev.throttle.http.FakeStore;
 import dev.throttle.core.Reservation;
 import dev.throttle.http.HttpThrottle;
 import dev.throttle.http.Rule;
@@ -40,19 +40,14 @@ class RemoteStoreTest {
   private final List<Verdict> verdicts = Collections.synchronizedList(new ArrayList<>());
   private final List<String> decidingThreads = Collections.synchronizedList(new ArrayList<>());
 
-  private final RateLimitStore<String> remote = new RateLimitStore<>() {
+  private final KeyedRateLimiter<String> remote = new FakeStore(limiter.limit()) {
     @Override
-    public Limit limit() {
-      return limiter.limit();
-    }
-
-    @Override
-    public CompletableFuture<Decision> decide(String key, long cost) {
+    public CompletableFuture<Decision> decideAsync(String key, long cost) {
       return later(() -> limiter.decide(key, cost));
     }
 
     @Override
-    public CompletableFuture<Reservation> reserve(String key, long cost, Duration maxWait) {
+    public CompletableFuture<Reservation> reserveAsync(String key, long cost, Duration maxWait) {
       return later(() -> limiter.reserve(key, cost, maxWait));
     }
 

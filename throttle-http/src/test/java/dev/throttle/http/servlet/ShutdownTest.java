@@ -110,7 +110,7 @@ class ShutdownTest {
     KeyedRateLimiter<String> limiter = KeyedRateLimiter.<String>builder(Limit.parse("1/s burst 1")).clock(clock)
         .scheduler(clock).build();
     HttpThrottle throttle = HttpThrottle.builder()
-        .rule(Rule.builder("api").store(limiter.asStore()).delay(Duration.ofSeconds(30)).build())
+        .rule(Rule.builder("api").store(limiter).delay(Duration.ofSeconds(30)).build())
         .clock(clock)
         .build();
     TestServer server = TestServer.start(new ThrottleFilter(throttle, Duration.ofMillis(300)));

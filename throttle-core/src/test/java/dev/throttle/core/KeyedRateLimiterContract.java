@@ -1,17 +1,21 @@
 package dev.throttle.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
 import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import org.junit.jupiter.api.Test;
 
 /**
- * The behaviour every {@link RateLimitStore} shares, whether it keeps its buckets in this process
- * ({@link KeyedRateLimiter#asStore()}, see {@code InProcessStoreContractTest}) or elsewhere (throttle-redis runs the
- * same tests against Redis). One specification, several backends, as Bucket4j's {@code BucketType} does.
+ * The behaviour every {@link KeyedRateLimiter} shares, whether it keeps its buckets in this process
+ * ({@link LocalKeyedRateLimiter}, see {@code LocalStoreContractTest}) or elsewhere (throttle-redis runs the same tests
+ * against Redis). One specification, several backends, as Bucket4j's {@code BucketType} does; each backend runs it
+ * twice, through the sync methods and through the {@code ...Async} ones ({@link #async()}), so a program written
+ * against the interface runs unchanged on any store in either form.
  *
  * <p>A subclass creates stores whose time is the given {@link ManualClock} (which is also their scheduler for
  * reservations). The clock stays on whole microseconds whenever a store is asked, because Redis counts time in
@@ -21,7 +25,7 @@ import org.junit.jupiter.api.Test;
  * decides which rows of the vector table a store follows and what {@code cancellingAReservationWithOthersBehindIt}
  * expects.
  */
-public abstract class RateLimitStoreContract {
+public abstract class KeyedRateLimiterContract {
 
   /** 2024-10-04T00:00:00Z, a realistic Unix time (Redis counts it exactly) on a whole day. */
   protected static final long UNIX_START = 20_000 * 86_400_000_000_000L;
@@ -33,21 +37,28 @@ public abstract class RateLimitStoreContract {
   protected final ManualClock clock = new ManualClock(Long.MAX_VALUE - 3_000_000_000L, UNIX_START);
 
   /** A new, empty store for {@code limit} on {@code clock}. */
-  protected abstract RateLimitStore<String> newStore(Limit limit, ManualClock clock);
+  protected abstract KeyedRateLimiter<String> newStore(Limit limit, ManualClock clock);
+
+  /** Whether the tests go through the {@code ...Async} methods (joined) instead of the sync ones. */
+  protected abstract boolean async();
 
   /** The cancellation the store under test promises (each subclass states it, so a change is seen here). */
-  protected abstract RateLimitStore.Cancellation promisedCancellation();
+  protected abstract KeyedRateLimiter.Cancellation promisedCancellation();
 
-  private RateLimitStore<String> store(String limit) {
+  private KeyedRateLimiter<String> store(String limit) {
     return newStore(Limit.parse(limit), clock);
   }
 
-  private static Decision decide(RateLimitStore<String> store, String key, long cost) {
-    return store.decide(key, cost).join();
+  private Decision decide(KeyedRateLimiter<String> store, String key, long cost) {
+    return async() ? store.decideAsync(key, cost).join() : store.decide(key, cost);
   }
 
-  private static Reservation reserve(RateLimitStore<String> store, String key, long cost, Duration maxWait) {
-    return store.reserve(key, cost, maxWait).join();
+  private Decision estimate(KeyedRateLimiter<String> store, String key, long cost) {
+    return async() ? store.estimateAsync(key, cost).join() : store.estimate(key, cost);
+  }
+
+  private Reservation reserve(KeyedRateLimiter<String> store, String key, long cost, Duration maxWait) {
+    return async() ? store.reserveAsync(key, cost, maxWait).join() : store.reserve(key, cost, maxWait);
   }
 
   private void advanceMicros(long micros) {
@@ -76,7 +87,7 @@ public abstract class RateLimitStoreContract {
       long unixNow = clock.unixNanosAt(clock.nanoTime());
       clock.advanceNanos(Math.floorMod(scenario.unixStart() - unixNow, 86_400_000_000_000L));
       long start = clock.nanoTime();
-      RateLimitStore<String> store = store(scenario.limit());
+      KeyedRateLimiter<String> store = store(scenario.limit());
       Vectors.play(scenario, new Vectors.Driver() {
         @Override
         public void advanceTo(long t) {
@@ -86,15 +97,15 @@ public abstract class RateLimitStoreContract {
         @Override
         public Decision decide(long cost) {
           // estimate foretells every decision of the table, and takes nothing (or the decision would differ)
-          Decision estimate = store.estimate("vectors", cost).join();
-          Decision decision = RateLimitStoreContract.decide(store, "vectors", cost);
+          Decision estimate = estimate(store, "vectors", cost);
+          Decision decision = KeyedRateLimiterContract.this.decide(store, "vectors", cost);
           assertThat(estimate).as("estimate before the decision").isEqualTo(decision);
           return decision;
         }
 
         @Override
         public Reservation reserve(long cost, long maxWaitNanos) {
-          return RateLimitStoreContract.reserve(store, "vectors", cost, Duration.ofNanos(maxWaitNanos));
+          return KeyedRateLimiterContract.this.reserve(store, "vectors", cost, Duration.ofNanos(maxWaitNanos));
         }
       });
     }
@@ -103,7 +114,7 @@ public abstract class RateLimitStoreContract {
 
   @Test
   void refusesWhenTheBurstIsSpentAndAllowsAfterTheWait() {
-    RateLimitStore<String> store = store("10/s burst 5");
+    KeyedRateLimiter<String> store = store("10/s burst 5");
     for (int left = 4; left >= 0; left--) {
       assertThat(decide(store, "k", 1)).isEqualTo(Decision.allowed(left, 100_000_000L * (5 - left)));
     }
@@ -117,20 +128,20 @@ public abstract class RateLimitStoreContract {
 
   @Test
   void anEstimateTakesNothing() {
-    RateLimitStore<String> store = store("10/s burst 5 and 20/min");
+    KeyedRateLimiter<String> store = store("10/s burst 5 and 20/min");
     for (int i = 0; i < 3; i++) {
-      assertThat(store.estimate("k", 5).join()).isEqualTo(Decision.allowed(0, 15_000_000_000L));
+      assertThat(estimate(store, "k", 5)).isEqualTo(Decision.allowed(0, 15_000_000_000L));
     }
     assertThat(decide(store, "k", 2)).isEqualTo(Decision.allowed(3, 6_000_000_000L));
-    assertThat(store.estimate("k", 4).join()).isEqualTo(Decision.refused(3, 100_000_000, 6_000_000_000L));
+    assertThat(estimate(store, "k", 4)).isEqualTo(Decision.refused(3, 100_000_000, 6_000_000_000L));
     assertThat(decide(store, "k", 3)).isEqualTo(Decision.allowed(0, 15_000_000_000L));
-    assertThatThrownBy(() -> store.estimate("k", 6)).isInstanceOf(IllegalArgumentException.class)
+    assertThatThrownBy(() -> estimate(store, "k", 6)).isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("6");
   }
 
   @Test
   void eachKeyHasItsOwnBucket() {
-    RateLimitStore<String> store = store("1/s burst 2");
+    KeyedRateLimiter<String> store = store("1/s burst 2");
     assertThat(decide(store, "alice", 2).isAllowed()).isTrue();
     assertThat(decide(store, "alice", 1).isAllowed()).isFalse();
     assertThat(decide(store, "bob", 2)).isEqualTo(Decision.allowed(0, 2_000_000_000L));
@@ -140,7 +151,7 @@ public abstract class RateLimitStoreContract {
   @Test
   void severalLimitsTakeFromAllOrNone() {
     // A refusal by the per-second bucket must not charge the hourly one, or the grants at 1 s and 2 s would fail.
-    RateLimitStore<String> store = store("1/s burst 1 and 1/h burst 3");
+    KeyedRateLimiter<String> store = store("1/s burst 1 and 1/h burst 3");
     assertThat(decide(store, "k", 1)).isEqualTo(Decision.allowed(0, 3_600_000_000_000L));
     assertThat(decide(store, "k", 1)).isEqualTo(Decision.refused(0, 1_000_000_000, 3_600_000_000_000L));
     assertThat(decide(store, "k", 1).isAllowed()).isFalse();
@@ -156,17 +167,17 @@ public abstract class RateLimitStoreContract {
 
   @Test
   void costsOutsideOneToTheBurstFailAtOnceNamingTheCost() {
-    RateLimitStore<String> store = store("10/s burst 5 and 100/min");
+    KeyedRateLimiter<String> store = store("10/s burst 5 and 100/min");
     for (long bad : new long[] {0, -1, 6, Long.MAX_VALUE}) {
-      assertThatThrownBy(() -> store.decide("k", bad))
+      assertThatThrownBy(() -> decide(store, "k", bad))
           .isInstanceOf(IllegalArgumentException.class)
           .hasMessageContaining(Long.toString(bad));
-      assertThatThrownBy(() -> store.reserve("k", bad, ms(10)))
+      assertThatThrownBy(() -> reserve(store, "k", bad, ms(10)))
           .isInstanceOf(IllegalArgumentException.class)
           .hasMessageContaining(Long.toString(bad));
     }
-    assertThatThrownBy(() -> store.decide("k", 6)).hasMessageContaining("at most 5");
-    assertThatThrownBy(() -> store.reserve("k", 1, Duration.ofMillis(-1)))
+    assertThatThrownBy(() -> decide(store, "k", 6)).hasMessageContaining("at most 5");
+    assertThatThrownBy(() -> reserve(store, "k", 1, Duration.ofMillis(-1)))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("negative");
     assertThat(decide(store, "k", 5).isAllowed()).as("nothing was taken by the bad calls").isTrue();
@@ -174,7 +185,7 @@ public abstract class RateLimitStoreContract {
 
   @Test
   void aReservationIsReadyAtOnceWhenTheTokensAreThere() {
-    RateLimitStore<String> store = store("10/s burst 5");
+    KeyedRateLimiter<String> store = store("10/s burst 5");
     Reservation r = reserve(store, "k", 2, Duration.ZERO);
     assertThat(r.isGranted()).isTrue();
     assertThat(r.isReady()).isTrue();
@@ -187,7 +198,7 @@ public abstract class RateLimitStoreContract {
 
   @Test
   void reservationsWaitTheirTurnInOrder() {
-    RateLimitStore<String> store = store("10/s burst 1");
+    KeyedRateLimiter<String> store = store("10/s burst 1");
     Timeline timeline = new Timeline(clock);
     assertThat(decide(store, "k", 1).isAllowed()).isTrue();
     Reservation a = reserve(store, "k", 1, Duration.ofSeconds(1));
@@ -216,7 +227,7 @@ public abstract class RateLimitStoreContract {
 
   @Test
   void aSmallRequestDoesNotOvertakeALargeOne() {
-    RateLimitStore<String> store = store("10/s burst 5");
+    KeyedRateLimiter<String> store = store("10/s burst 5");
     assertThat(decide(store, "k", 5).isAllowed()).isTrue();
     Reservation large = reserve(store, "k", 5, Duration.ofSeconds(1));
     assertThat(large.delay()).isEqualTo(ms(500));
@@ -233,7 +244,7 @@ public abstract class RateLimitStoreContract {
 
   @Test
   void aReservationBeyondTheMaximumWaitIsNotGrantedAndTakesNothing() {
-    RateLimitStore<String> store = store("10/s burst 1");
+    KeyedRateLimiter<String> store = store("10/s burst 1");
     assertThat(decide(store, "k", 1).isAllowed()).isTrue();
     Reservation r = reserve(store, "k", 1, ms(50));
     assertThat(r.isGranted()).isFalse();
@@ -250,7 +261,7 @@ public abstract class RateLimitStoreContract {
 
   @Test
   void aCancelledReservationReturnsItsTokens() {
-    RateLimitStore<String> store = store("10/s burst 1");
+    KeyedRateLimiter<String> store = store("10/s burst 1");
     assertThat(decide(store, "k", 1).isAllowed()).isTrue();
     Reservation r = reserve(store, "k", 1, Duration.ofSeconds(1));
     assertThat(r.delay()).isEqualTo(ms(100));
@@ -266,7 +277,7 @@ public abstract class RateLimitStoreContract {
 
   @Test
   void cancellingTheFutureCancelsTheReservation() {
-    RateLimitStore<String> store = store("10/s burst 1");
+    KeyedRateLimiter<String> store = store("10/s burst 1");
     assertThat(decide(store, "k", 1).isAllowed()).isTrue();
     Reservation r = reserve(store, "k", 1, Duration.ofSeconds(1));
     assertThat(r.whenReady().cancel(false)).isTrue();
@@ -275,7 +286,7 @@ public abstract class RateLimitStoreContract {
 
   @Test
   void aReadyReservationCannotBeCancelled() {
-    RateLimitStore<String> store = store("10/s burst 1");
+    KeyedRateLimiter<String> store = store("10/s burst 1");
     assertThat(decide(store, "k", 1).isAllowed()).isTrue();
     Reservation r = reserve(store, "k", 1, Duration.ofSeconds(1));
     advanceMicros(100_000);
@@ -287,14 +298,14 @@ public abstract class RateLimitStoreContract {
 
   @Test
   void cancellingAReservationWithOthersBehindIt() {
-    RateLimitStore<String> store = store("10/s burst 1");
+    KeyedRateLimiter<String> store = store("10/s burst 1");
     Timeline timeline = new Timeline(clock);
     assertThat(decide(store, "k", 1).isAllowed()).isTrue();
     Reservation a = reserve(store, "k", 1, Duration.ofSeconds(1));
     Reservation b = reserve(store, "k", 1, Duration.ofSeconds(1));
     b.whenReady().thenRun(() -> timeline.record("B ready"));
     assertThat(a.cancel()).isTrue();
-    boolean exact = store.cancellation() == RateLimitStore.Cancellation.EXACT;
+    boolean exact = store.cancellation() == KeyedRateLimiter.Cancellation.EXACT;
     assertThat(a.refunded().join()).as("refunded past a later reservation").isEqualTo(exact);
     advanceMicros(300_000);
     timeline.assertEvents(exact ? "B ready at 0.100000000" : "B ready at 0.200000000");
@@ -305,7 +316,7 @@ public abstract class RateLimitStoreContract {
   void agreesWithTheExactFractionModelOnRandomRequests() {
     Props.forAll("store agrees with the reference model", 25, r -> {
       Limit limit = Props.limit(r, 0.2, 100_000);
-      RateLimitStore<String> store = newStore(limit, clock);
+      KeyedRateLimiter<String> store = newStore(limit, clock);
       ReferenceBucket reference = new ReferenceBucket(limit, clock.unixNanosAt(clock.nanoTime()));
       long t = 0;
       for (int i = 0; i < 30; i++) {
@@ -317,6 +328,73 @@ public abstract class RateLimitStoreContract {
             .isEqualTo(reference.decide(t, cost));
       }
     });
+  }
+
+  @Test
+  void theCostOneShorthandsTakeOneToken() {
+    KeyedRateLimiter<String> store = store("10/s burst 3");
+    if (async()) {
+      assertThat(store.tryAcquireAsync("k").join()).isTrue();
+      assertThat(store.decideAsync("k").join()).isEqualTo(Decision.allowed(1, 200_000_000));
+      assertThat(store.availableAsync("k").join()).isEqualTo(1);
+      assertThat(store.acquireAsync("k").join()).isNull();
+      assertThat(store.tryAcquireAsync("k").join()).isFalse();
+      assertThat(store.availableAsync("k").join()).isZero();
+    } else {
+      assertThat(store.tryAcquire("k")).isTrue();
+      assertThat(store.decide("k")).isEqualTo(Decision.allowed(1, 200_000_000));
+      assertThat(store.available("k")).isEqualTo(1);
+      assertThatCode(() -> store.acquire("k")).doesNotThrowAnyException();
+      assertThat(store.tryAcquire("k")).isFalse();
+      assertThat(store.available("k")).isZero();
+    }
+  }
+
+  @Test
+  void anAcquireWaitsItsTurnAndCancellingItsFutureFreesThePlace() throws InterruptedException {
+    KeyedRateLimiter<String> store = store("10/s burst 1");
+    assertThat(decide(store, "k", 1).isAllowed()).isTrue();
+    CompletableFuture<Void> first = store.acquireAsync("k", 1);
+    CompletableFuture<Void> second = store.acquireAsync("k", 1);
+    // A later call on the same key is answered after both acquires have their places (Redis answers in order).
+    assertThat(estimate(store, "k", 1).isAllowed()).isFalse();
+    assertThat(first).isNotDone();
+    assertThat(second.cancel(false)).isTrue();
+    advanceMicros(100_000);
+    assertThat(first).succeedsWithin(Duration.ofSeconds(10));
+    if (store.cancellation() == KeyedRateLimiter.Cancellation.EXACT) {
+      assertThat(decide(store, "k", 1).isAllowed()).as("the cancelled acquire took nothing").isFalse();
+    }
+    advanceMicros(200_000);
+    assertThat(store.tryAcquire("k", 1, Duration.ZERO)).isTrue();
+    assertThat(store.tryAcquire("k", 1, Duration.ofMillis(50))).as("the wait would be 100 ms").isFalse();
+  }
+
+  @Test
+  void oneKeyAsARateLimiterIsTheSameBucket() {
+    KeyedRateLimiter<String> store = store("10/s burst 2");
+    RateLimiter global = store.forKey("global");
+    assertThat(global.limit()).isEqualTo(store.limit());
+    assertThat(global.cancellation()).isEqualTo(promisedCancellation());
+    assertThat(global.estimate(1)).isEqualTo(Decision.allowed(1, 100_000_000));
+    assertThat(global.tryAcquire()).isTrue();
+    assertThat(decide(store, "global", 1)).as("the same bucket").isEqualTo(Decision.allowed(0, 200_000_000));
+    assertThat(global.available()).isZero();
+    assertThat(global.decide(1)).isEqualTo(Decision.refused(0, 100_000_000, 200_000_000));
+    CompletableFuture<Void> acquired = global.acquireAsync();
+    Reservation r = global.reserve(1, Duration.ofSeconds(1));
+    assertThat(r.delay()).isEqualTo(ms(200));
+    assertThat(acquired).isNotDone();
+    advanceMicros(100_000);
+    assertThat(acquired).succeedsWithin(Duration.ofSeconds(10));
+    assertThat(store.forKey("other").tryAcquire(2)).as("another key, another bucket").isTrue();
+  }
+
+  @Test
+  void statesItsCountsByName() {
+    KeyedRateLimiter<String> store = store("10/s");
+    decide(store, "k", 1);
+    assertThat(store.stats().counts()).isNotEmpty().allSatisfy((name, count) -> assertThat(count).isNotNegative());
   }
 
   private static long wholeMicros(SplittableRandom r, long nanos) {
