@@ -2,7 +2,7 @@ package dev.throttle.client;
 
 import dev.throttle.core.Decision;
 import dev.throttle.core.Limit;
-import dev.throttle.core.RateLimitStore;
+import dev.throttle.core.KeyedRateLimiter;
 import dev.throttle.core.RateLimiter;
 import dev.throttle.core.Reservation;
 import dev.throttle.core.Scheduler;
@@ -11,15 +11,15 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * One key of a {@link RateLimitStore} as the {@link RateLimiter} a {@link ThrottledHttpClient} takes its slots from
- * ({@link ThrottledHttpClient#builder(RateLimitStore, Object)}): every client on the same store and key shares one
+ * One key of a {@link KeyedRateLimiter} as the {@link RateLimiter} a {@link ThrottledHttpClient} takes its slots from
+ * ({@link ThrottledHttpClient#builder(KeyedRateLimiter, Object)}): every client on the same store and key shares one
  * quota, in this process or, on Redis, in all of them.
  *
  * <p>{@link #acquireAsync(long)}, the one call the client makes, never blocks: it reserves in the store and
  * completes when the reservation is ready. A reservation the store does not grant (only a failure policy that
  * refuses does so, since the wait asked for is unbounded) is asked for again once the wait it names has passed
  * (between {@value #MIN_RETRY_MS} ms and {@value #MAX_RETRY_MS} ms), so a client waits out an outage of its store
- * instead of failing its calls. The other methods block for the store's answer.
+ * instead of failing its calls. The other methods are the store's own, sync.
  */
 final class StoreLimiter<K> implements RateLimiter {
 
@@ -27,11 +27,11 @@ final class StoreLimiter<K> implements RateLimiter {
   static final long MAX_RETRY_MS = 1000;
   private static final Duration NO_LIMIT = Duration.ofNanos(Long.MAX_VALUE); // saturated by the store
 
-  private final RateLimitStore<K> store;
+  private final KeyedRateLimiter<K> store;
   private final K key;
   private final Scheduler scheduler;
 
-  StoreLimiter(RateLimitStore<K> store, K key, Scheduler scheduler) {
+  StoreLimiter(KeyedRateLimiter<K> store, K key, Scheduler scheduler) {
     this.store = Objects.requireNonNull(store, "store");
     this.key = Objects.requireNonNull(key, "key");
     this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
@@ -44,7 +44,7 @@ final class StoreLimiter<K> implements RateLimiter {
 
   @Override
   public boolean tryAcquire(long cost) {
-    return store.decide(key, cost).join().isAllowed();
+    return store.tryAcquire(key, cost);
   }
 
   @Override
@@ -54,21 +54,21 @@ final class StoreLimiter<K> implements RateLimiter {
 
   @Override
   public Reservation reserve(long cost, Duration maxWait) {
-    return store.reserve(key, cost, maxWait).join();
+    return store.reserve(key, cost, maxWait);
   }
 
   @Override
   public Decision decide(long cost) {
-    return store.decide(key, cost).join();
+    return store.decide(key, cost);
   }
 
   @Override
   public Decision estimate(long cost) {
-    return store.estimate(key, cost).join();
+    return store.estimate(key, cost);
   }
 
   @Override
-  public RateLimitStore.Cancellation cancellation() {
+  public KeyedRateLimiter.Cancellation cancellation() {
     return store.cancellation();
   }
 
@@ -86,7 +86,7 @@ final class StoreLimiter<K> implements RateLimiter {
     }
     CompletableFuture<Reservation> asked;
     try {
-      asked = store.reserve(key, cost, NO_LIMIT);
+      asked = store.reserveAsync(key, cost, NO_LIMIT);
     } catch (RuntimeException e) {
       a.completeExceptionally(e);
       return;

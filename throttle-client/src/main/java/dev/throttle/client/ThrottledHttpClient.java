@@ -2,7 +2,7 @@ package dev.throttle.client;
 
 import dev.throttle.core.Clock;
 import dev.throttle.core.Limit;
-import dev.throttle.core.RateLimitStore;
+import dev.throttle.core.KeyedRateLimiter;
 import dev.throttle.core.RateLimiter;
 import dev.throttle.core.Scheduler;
 import java.net.http.HttpClient;
@@ -87,7 +87,7 @@ public interface ThrottledHttpClient extends AutoCloseable {
    * ThrottledHttpClient client = ThrottledHttpClient.builder(quotas, "partner-api").build(); // in every JVM
    * }</pre>
    */
-  static <K> Builder builder(RateLimitStore<K> store, K key) {
+  static <K> Builder builder(KeyedRateLimiter<K> store, K key) {
     Objects.requireNonNull(store, "store");
     Objects.requireNonNull(key, "key");
     return new Builder(store.limit(), null, scheduler -> new StoreLimiter<>(store, key, scheduler));

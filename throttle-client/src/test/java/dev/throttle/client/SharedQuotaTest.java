@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Many clients, one quota: {@link ThrottledHttpClient#builder(RateLimiter)} (threads of one JVM) and
- * {@link ThrottledHttpClient#builder(dev.throttle.core.RateLimitStore, Object)} on Redis (two JVMs). Judged from the
+ * {@link ThrottledHttpClient#builder(dev.throttle.core.KeyedRateLimiter, Object)} on Redis (two JVMs). Judged from the
  * server's side: a real-socket server records when each request arrived, and every window of arrivals must hold at
  * most {@code burst + rate * (length + slack)} requests, the slack being what the network and a loaded machine may
  * bunch up: one slot (50 ms), so at most one request more than the limit in any window. Two clients each keeping the

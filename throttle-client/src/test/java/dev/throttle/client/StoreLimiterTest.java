@@ -6,7 +6,6 @@ import dev.throttle.core.Decision;
 import dev.throttle.core.KeyedRateLimiter;
 import dev.throttle.core.Limit;
 import dev.throttle.core.ManualClock;
-import dev.throttle.core.RateLimitStore;
 import dev.throttle.core.Reservation;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -22,23 +21,53 @@ class StoreLimiterTest {
   private final AtomicInteger refusalsLeft = new AtomicInteger();
 
   /** The in-process store, refusing (as a fail-closed policy does, with a wait of 200 ms) while told to. */
-  private final RateLimitStore<String> store = new RateLimitStore<>() {
+  private final KeyedRateLimiter<String> store = new KeyedRateLimiter<>() {
     @Override
     public Limit limit() {
       return keyed.limit();
     }
 
     @Override
-    public CompletableFuture<Decision> decide(String key, long cost) {
-      return keyed.asStore().decide(key, cost);
+    public Decision decide(String key, long cost) {
+      return keyed.decide(key, cost);
     }
 
     @Override
-    public CompletableFuture<Reservation> reserve(String key, long cost, Duration maxWait) {
+    public Decision estimate(String key, long cost) {
+      return keyed.estimate(key, cost);
+    }
+
+    @Override
+    public Reservation reserve(String key, long cost, Duration maxWait) {
+      return keyed.reserve(key, cost, maxWait);
+    }
+
+    @Override
+    public CompletableFuture<Decision> decideAsync(String key, long cost) {
+      return keyed.decideAsync(key, cost);
+    }
+
+    @Override
+    public CompletableFuture<Decision> estimateAsync(String key, long cost) {
+      return keyed.estimateAsync(key, cost);
+    }
+
+    @Override
+    public CompletableFuture<Reservation> reserveAsync(String key, long cost, Duration maxWait) {
       if (refusalsLeft.getAndDecrement() > 0) {
         return CompletableFuture.completedFuture(Reservation.notGranted(Decision.refused(0, 200_000_000L, 0)));
       }
-      return keyed.asStore().reserve(key, cost, maxWait);
+      return keyed.reserveAsync(key, cost, maxWait);
+    }
+
+    @Override
+    public Cancellation cancellation() {
+      return keyed.cancellation();
+    }
+
+    @Override
+    public Stats stats() {
+      return keyed.stats();
     }
   };
 

@@ -8,7 +8,7 @@ import java.util.Objects;
  *
  * <pre>{@code
  * RateLimiter limiter = LimiterListener.observing(RateLimiter.of(limit), listener);
- * RateLimitStore<String> store = LimiterListener.observing(keyed.asStore(), listener);
+ * KeyedRateLimiter<String> store = LimiterListener.observing(keyed, listener);
  * }</pre>
  *
  * <p>A limiter that is not wrapped pays nothing: no call, no allocation. Each request ends in exactly one of
@@ -41,7 +41,7 @@ public interface LimiterListener {
   }
 
   /** {@code store}, telling {@code listener} of every decision, for every key. */
-  static <K> RateLimitStore<K> observing(RateLimitStore<K> store, LimiterListener listener) {
+  static <K> KeyedRateLimiter<K> observing(KeyedRateLimiter<K> store, LimiterListener listener) {
     return new ObservedStore<>(Objects.requireNonNull(store, "store"), Objects.requireNonNull(listener, "listener"));
   }
 }

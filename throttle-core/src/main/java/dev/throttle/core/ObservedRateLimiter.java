@@ -42,7 +42,7 @@ final class ObservedRateLimiter implements RateLimiter {
   }
 
   @Override
-  public RateLimitStore.Cancellation cancellation() {
+  public KeyedRateLimiter.Cancellation cancellation() {
     return delegate.cancellation();
   }
 

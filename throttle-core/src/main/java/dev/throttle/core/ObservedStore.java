@@ -3,13 +3,13 @@ package dev.throttle.core;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 
-/** {@link LimiterListener#observing(RateLimitStore, LimiterListener)}. */
-final class ObservedStore<K> implements RateLimitStore<K> {
+/** {@link LimiterListener#observing(KeyedRateLimiter, LimiterListener)}. */
+final class ObservedStore<K> implements KeyedRateLimiter<K> {
 
-  private final RateLimitStore<K> delegate;
+  private final KeyedRateLimiter<K> delegate;
   private final LimiterListener listener;
 
-  ObservedStore(RateLimitStore<K> delegate, LimiterListener listener) {
+  ObservedStore(KeyedRateLimiter<K> delegate, LimiterListener listener) {
     this.delegate = delegate;
     this.listener = listener;
   }
@@ -20,26 +20,48 @@ final class ObservedStore<K> implements RateLimitStore<K> {
   }
 
   @Override
-  public CompletableFuture<Decision> decide(K key, long cost) {
-    return delegate.decide(key, cost).thenApply(d -> {
+  public Decision decide(K key, long cost) {
+    Decision d = delegate.decide(key, cost);
+    Observations.tell(listener, cost, d);
+    return d;
+  }
+
+  @Override
+  public Decision estimate(K key, long cost) {
+    return delegate.estimate(key, cost);
+  }
+
+  @Override
+  public Reservation reserve(K key, long cost, Duration maxWait) {
+    return Observations.tell(listener, cost, delegate.reserve(key, cost, maxWait));
+  }
+
+  @Override
+  public CompletableFuture<Decision> decideAsync(K key, long cost) {
+    return delegate.decideAsync(key, cost).thenApply(d -> {
       Observations.tell(listener, cost, d);
       return d;
     });
   }
 
   @Override
-  public CompletableFuture<Reservation> reserve(K key, long cost, Duration maxWait) {
-    return delegate.reserve(key, cost, maxWait).thenApply(r -> Observations.tell(listener, cost, r));
+  public CompletableFuture<Decision> estimateAsync(K key, long cost) {
+    return delegate.estimateAsync(key, cost);
   }
 
   @Override
-  public CompletableFuture<Decision> estimate(K key, long cost) {
-    return delegate.estimate(key, cost);
+  public CompletableFuture<Reservation> reserveAsync(K key, long cost, Duration maxWait) {
+    return delegate.reserveAsync(key, cost, maxWait).thenApply(r -> Observations.tell(listener, cost, r));
   }
 
   @Override
   public Cancellation cancellation() {
     return delegate.cancellation();
+  }
+
+  @Override
+  public Stats stats() {
+    return delegate.stats();
   }
 
   @Override

@@ -65,13 +65,13 @@ class LimiterListenerTest {
     Recorder r = new Recorder();
     KeyedRateLimiter<String> keyed =
         KeyedRateLimiter.<String>builder(Limit.parse("1/s burst 1")).clock(clock).scheduler(clock).build();
-    RateLimitStore<String> store = LimiterListener.observing(keyed.asStore(), r);
+    KeyedRateLimiter<String> store = LimiterListener.observing(keyed, r);
 
-    assertThat(store.decide("a", 1).join().isAllowed()).isTrue();
-    assertThat(store.decide("b", 1).join().isAllowed()).isTrue();
-    assertThat(store.decide("a", 1).join().isAllowed()).isFalse();
-    Reservation waiting = store.reserve("a", 1, Duration.ofSeconds(2)).join();
-    Reservation given = store.reserve("b", 1, Duration.ofSeconds(2)).join();
+    assertThat(store.decide("a", 1).isAllowed()).isTrue();
+    assertThat(store.decideAsync("b", 1).join().isAllowed()).isTrue();
+    assertThat(store.decide("a", 1).isAllowed()).isFalse();
+    Reservation waiting = store.reserveAsync("a", 1, Duration.ofSeconds(2)).join();
+    Reservation given = store.reserve("b", 1, Duration.ofSeconds(2));
     assertThat(given.cancel()).isTrue();
     clock.advance(Duration.ofSeconds(1));
     clock.runDueTasks();

@@ -46,8 +46,8 @@ class HttpThrottleTest {
     KeyedRateLimiter<String> shared = KeyedRateLimiter.<String>builder(Limit.parse("1/min")).clock(clock)
         .scheduler(clock).build();
     HttpThrottle separate = HttpThrottle.builder().clock(clock)
-        .rule(Rule.builder("hello").path("/hello").store(shared.asStore()).build())
-        .rule(Rule.builder("other").path("/other").store(shared.asStore()).build()).build();
+        .rule(Rule.builder("hello").path("/hello").store(shared).build())
+        .rule(Rule.builder("other").path("/other").store(shared).build()).build();
     assertThat(now(separate.admit(get("/hello"))).outcome()).isEqualTo(Verdict.Outcome.ALLOWED);
     assertThat(now(separate.admit(get("/hello"))).outcome()).isEqualTo(Verdict.Outcome.REFUSED);
     assertThat(now(separate.admit(get("/other"))).outcome()).isEqualTo(Verdict.Outcome.ALLOWED);
@@ -57,8 +57,8 @@ class HttpThrottleTest {
     KeyedRateLimiter<String> onPurpose = KeyedRateLimiter.<String>builder(Limit.parse("1/min")).clock(clock)
         .scheduler(clock).build();
     HttpThrottle together = HttpThrottle.builder().clock(clock)
-        .rule(Rule.builder("hello").id("greeting").path("/hello").store(onPurpose.asStore()).build())
-        .rule(Rule.builder("other").id("greeting").path("/other").store(onPurpose.asStore()).build()).build();
+        .rule(Rule.builder("hello").id("greeting").path("/hello").store(onPurpose).build())
+        .rule(Rule.builder("other").id("greeting").path("/other").store(onPurpose).build()).build();
     assertThat(now(together.admit(get("/hello"))).outcome()).isEqualTo(Verdict.Outcome.ALLOWED);
     assertThat(now(together.admit(get("/other"))).outcome()).as("one id, one store: one bucket")
         .isEqualTo(Verdict.Outcome.REFUSED);

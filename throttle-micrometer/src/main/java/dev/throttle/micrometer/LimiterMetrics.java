@@ -1,7 +1,7 @@
 package dev.throttle.micrometer;
 
 import dev.throttle.core.LimiterListener;
-import dev.throttle.core.RateLimitStore;
+import dev.throttle.core.KeyedRateLimiter;
 import dev.throttle.core.RateLimiter;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -73,7 +73,7 @@ public final class LimiterMetrics implements LimiterListener {
   }
 
   /** {@code store}, counted into {@code registry} under {@code limiter=name} (every key together). */
-  public static <K> RateLimitStore<K> observe(RateLimitStore<K> store, MeterRegistry registry, String name) {
+  public static <K> KeyedRateLimiter<K> observe(KeyedRateLimiter<K> store, MeterRegistry registry, String name) {
     return LimiterListener.observing(store, of(registry, name, Tags.empty()));
   }
 

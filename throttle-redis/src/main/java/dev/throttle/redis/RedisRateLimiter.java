@@ -15,7 +15,7 @@ import java.util.function.Function;
 
 /**
  * One {@link Limit} per key, shared by every process that uses the same Redis, prefix and limit: the distributed
- * twin of {@code KeyedRateLimiter}, and a {@link RateLimitStore} for the server side and the gateway.
+ * twin of the in-process {@code LocalKeyedRateLimiter}: the same {@link dev.throttle.core.KeyedRateLimiter}, for the server side, the gateway and the client.
  *
  * <pre>{@code
  * RedisRateLimiter<String> perUser = redis.limiter(Limit.parse("10/s burst 5"))

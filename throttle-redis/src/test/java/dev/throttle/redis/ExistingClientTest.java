@@ -39,8 +39,8 @@ class ExistingClientTest {
       try (RedisLimits redis = RedisLimits.connect(client, server.uri())) {
         assertThat(redis.isConnected()).isTrue();
         RedisRateLimiter<String> limiter = redis.limiter(Limit.parse("2/min")).prefix("existing:").build();
-        assertThat(limiter.decide("k", 2).join().isAllowed()).isTrue();
-        assertThat(limiter.decide("k", 1).join().isAllowed()).isFalse();
+        assertThat(limiter.decide("k", 2).isAllowed()).isTrue();
+        assertThat(limiter.decide("k", 1).isAllowed()).isFalse();
         assertThat(limiter.stats().fromRedis()).isEqualTo(2);
       }
       try (StatefulRedisConnection<String, String> c = client.connect()) {
@@ -57,7 +57,7 @@ class ExistingClientTest {
     try {
       try (RedisLimits redis = RedisLimits.connect(server.uri(), resources)) {
         RedisRateLimiter<String> limiter = redis.limiter(Limit.parse("2/min")).prefix("resources:").build();
-        assertThat(limiter.decide("k", 1).join().isAllowed()).isTrue();
+        assertThat(limiter.decide("k", 1).isAllowed()).isTrue();
         assertThat(limiter.stats().fromRedis()).isEqualTo(1);
       }
       assertThat(resources.eventExecutorGroup().isShuttingDown()).as("the resources are the application's").isFalse();
