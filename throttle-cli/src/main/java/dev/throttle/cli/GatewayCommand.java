@@ -216,7 +216,7 @@ final class GatewayCommand implements Callable<Integer> {
       flag("--store", () -> b.redisStore(store));
     }
     if (onRedisFailure != null) {
-      flag("--on-redis-failure", () -> b.redisFailure(GatewayConfig.parseFailurePolicy(onRedisFailure)));
+      flag("--on-redis-failure", () -> b.redisFailure(onRedisFailure));
     }
     if (redisTimeout != null) {
       flag("--redis-timeout", () -> b.redisTimeout(redisTimeout));
@@ -231,7 +231,7 @@ final class GatewayCommand implements Callable<Integer> {
       flag("--idle-timeout", () -> b.idleTimeout(idleTimeout));
     }
     if (maxBody != null) {
-      flag("--max-body", () -> b.maxBodyBytes(GatewayConfig.parseSize(maxBody)));
+      flag("--max-body", () -> b.maxBody(maxBody));
     }
     if (eventLoops != null) {
       flag("--event-loops", () -> b.eventLoops(eventLoops));
