@@ -3,7 +3,10 @@ package dev.throttle.cli;
 import java.time.Duration;
 import picocli.CommandLine;
 
-/** The picocli converter of duration flags: reads them with the core's {@link dev.throttle.core.Durations}: {@code 250ms}, {@code 1.5s}, {@code 2min}. */
+/**
+ * The picocli converter of duration flags: reads them with the core's {@link dev.throttle.core.Durations}
+ * ({@code 250ms}, {@code 1.5s}, {@code 2min}).
+ */
 final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
 
   @Override

@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
  * reservations). The clock stays on whole microseconds whenever a store is asked, because Redis counts time in
  * microseconds; waits are still checked to the nanosecond.
  *
- * <p>One difference between backends is declared rather than hidden: {@link RateLimitStore#cancellation()}, which
+ * <p>One difference between backends is declared rather than hidden: {@link KeyedRateLimiter#cancellation()}, which
  * decides which rows of the vector table a store follows and what {@code cancellingAReservationWithOthersBehindIt}
  * expects.
  */
