@@ -335,7 +335,7 @@ def main():
         "# '<t_ns> cancel <n> -> <refunded|kept|none>' cancels the scenario's n-th reserve: refunded (cancelled, its",
         "# tokens given back: the limiter is as if it had never been made), kept (cancelled, its tokens stay spent), none",
         "# (not cancelled: it was ready, or never granted). A line 'cancels exact' or 'cancels if-last' after the limit",
-        "# restricts a scenario to the stores whose cancellation is such (RateLimitStore.Cancellation); the others hold",
+        "# restricts a scenario to the stores whose cancellation is such (KeyedRateLimiter.Cancellation); the others hold",
         "# for every store.",
         "",
     ]

@@ -21,9 +21,10 @@ enum KeyedLibrary {
   THROTTLE("throttle") {
     @Override
     KeyedContender create(long perMinute, long burst) {
-      LocalKeyedRateLimiter<Long> limiter = KeyedRateLimiter.<Long>builder(Limit.parse(perMinute + "/min burst " + burst))
-          .maxKeys(MAX_KEYS)
-          .build();
+      LocalKeyedRateLimiter<Long> limiter =
+          KeyedRateLimiter.<Long>builder(Limit.parse(perMinute + "/min burst " + burst))
+              .maxKeys(MAX_KEYS)
+              .build();
       return new KeyedContender() {
         @Override
         public boolean tryAcquire(Long key) {

@@ -56,7 +56,7 @@ final class DemoCommand implements Callable<Integer> {
           + "allotted x latency are needed to keep up).")
   Integer concurrency;
 
-  @Option(names = "--latency", defaultValue = "1s", converter = Durations.class,
+  @Option(names = "--latency", defaultValue = "1s", converter = DurationConverter.class,
       description = "The mock API's mean latency, spread +-10 %% (default: ${DEFAULT-VALUE}).")
   Duration latency;
 
@@ -86,7 +86,7 @@ final class DemoCommand implements Callable<Integer> {
     if (!json) {
       out.printf(Locale.ROOT, "throttle demo: %d requests to a mock API that allows %d requests/s (%s, latency "
           + "%s +-10 %%), through the throttled client at %d/s with up to %d in flight%n", requests, allotted,
-          describe(api, allotted), Durations.format(latency), allotted, inFlight);
+          describe(api, allotted), DurationConverter.format(latency), allotted, inFlight);
       out.flush();
     }
     Terminal.ProgressBar bar = Terminal.stderrIsTerminal() ? new Terminal.ProgressBar(err) : null;

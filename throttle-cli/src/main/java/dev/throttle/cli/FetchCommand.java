@@ -76,7 +76,7 @@ final class FetchCommand implements Callable<Integer> {
       description = "Attempts per request, retries included (default: ${DEFAULT-VALUE}).")
   int maxAttempts;
 
-  @Option(names = "--timeout", defaultValue = "30s", converter = Durations.class,
+  @Option(names = "--timeout", defaultValue = "30s", converter = DurationConverter.class,
       description = "Timeout of each attempt (default: ${DEFAULT-VALUE}).")
   Duration timeout;
 

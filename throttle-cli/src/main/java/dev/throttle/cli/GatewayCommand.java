@@ -72,7 +72,7 @@ final class GatewayCommand implements Callable<Integer> {
   @Option(names = "--mode", description = "reject (default): 429 at once; delay: wait for a turn up to --max-wait.")
   String mode;
 
-  @Option(names = "--max-wait", converter = Durations.class,
+  @Option(names = "--max-wait", converter = DurationConverter.class,
       description = "With --mode delay: the longest wait (500ms, 2s, 1min).")
   Duration maxWait;
 
@@ -90,7 +90,7 @@ final class GatewayCommand implements Callable<Integer> {
       + "local:<limit>.")
   String onRedisFailure;
 
-  @Option(names = "--redis-timeout", converter = Durations.class,
+  @Option(names = "--redis-timeout", converter = DurationConverter.class,
       description = "How long a decision waits for Redis (default: 50ms).")
   Duration redisTimeout;
 
@@ -115,16 +115,16 @@ final class GatewayCommand implements Callable<Integer> {
   @Option(names = "--admin-host", description = "The address of /health and /metrics (default: 127.0.0.1).")
   String adminHost;
 
-  @Option(names = "--grace", converter = Durations.class,
+  @Option(names = "--grace", converter = DurationConverter.class,
       description = "On SIGTERM, how long requests in flight may take (default: 10s).")
   Duration grace;
 
-  @Option(names = "--header-timeout", converter = Durations.class,
+  @Option(names = "--header-timeout", converter = DurationConverter.class,
       description = "How long a connection may take to send a complete request head, then it is closed "
           + "(default: 60s, as nginx's client_header_timeout).")
   Duration headerTimeout;
 
-  @Option(names = "--idle-timeout", converter = Durations.class,
+  @Option(names = "--idle-timeout", converter = DurationConverter.class,
       description = "How long a kept-alive connection may wait for its next request head after a response, then it "
           + "is closed (default: 75s, as nginx's keepalive_timeout).")
   Duration idleTimeout;
@@ -216,7 +216,7 @@ final class GatewayCommand implements Callable<Integer> {
       flag("--store", () -> b.redisStore(store));
     }
     if (onRedisFailure != null) {
-      flag("--on-redis-failure", () -> b.redisFailure(GatewayConfig.parseFailurePolicy(onRedisFailure)));
+      flag("--on-redis-failure", () -> b.redisFailure(onRedisFailure));
     }
     if (redisTimeout != null) {
       flag("--redis-timeout", () -> b.redisTimeout(redisTimeout));
@@ -231,7 +231,7 @@ final class GatewayCommand implements Callable<Integer> {
       flag("--idle-timeout", () -> b.idleTimeout(idleTimeout));
     }
     if (maxBody != null) {
-      flag("--max-body", () -> b.maxBodyBytes(GatewayConfig.parseSize(maxBody)));
+      flag("--max-body", () -> b.maxBody(maxBody));
     }
     if (eventLoops != null) {
       flag("--event-loops", () -> b.eventLoops(eventLoops));

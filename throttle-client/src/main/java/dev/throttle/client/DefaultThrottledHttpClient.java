@@ -260,7 +260,7 @@ final class DefaultThrottledHttpClient implements ThrottledHttpClient {
     if (burstCap < Long.MAX_VALUE) {
       Limit.Builder cb = Limit.builder();
       for (dev.throttle.core.Bandwidth bw : l.bandwidths()) {
-        cb.rate(bw.amount(), bw.period()).burst(Math.max(1, Math.min(bw.capacity(), burstCap)));
+        cb.rate(bw.amount(), bw.period()).burst(Math.max(1, Math.min(bw.burst(), burstCap)));
         if (bw.isIntervalRefill()) {
           cb.refillEvery(bw.refillInterval());
         }

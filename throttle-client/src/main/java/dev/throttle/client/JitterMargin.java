@@ -47,7 +47,7 @@ final class JitterMargin {
       Limit.Builder b = Limit.builder();
       for (Bandwidth bw : configured.bandwidths()) {
         long amount = Math.multiplyExact(bw.amount(), UNITS);
-        long capacity = Math.multiplyExact(bw.capacity(), UNITS);
+        long capacity = Math.multiplyExact(bw.burst(), UNITS);
         b.rate(amount, bw.period());
         if (bw.isIntervalRefill()) {
           b.burst(capacity).refillEvery(bw.refillInterval());

@@ -135,7 +135,7 @@ public final class Bandwidth {
   }
 
   /** The most tokens the bucket holds: the burst, and the largest cost of one request. */
-  public long capacity() {
+  public long burst() {
     return capacity;
   }
 
@@ -161,7 +161,7 @@ public final class Bandwidth {
   }
 
   /** A copy with another burst. */
-  public Bandwidth withCapacity(long newCapacity) {
+  public Bandwidth withBurst(long newCapacity) {
     return of(amount, periodNanos, newCapacity, intervalNanos);
   }
 

@@ -84,11 +84,11 @@ public final class Limit {
     return bandwidths.size() == 1;
   }
 
-  /** The largest cost one request may have: the smallest burst among the buckets. */
-  public long maxCost() {
+  /** The burst: the smallest among the buckets, and the largest cost one request may have. */
+  public long burst() {
     long max = Long.MAX_VALUE;
     for (Bandwidth b : bandwidths) {
-      max = Math.min(max, b.capacity());
+      max = Math.min(max, b.burst());
     }
     return max;
   }
@@ -103,9 +103,9 @@ public final class Limit {
     if (cost < 1) {
       throw new IllegalArgumentException("the cost must be at least 1 token, got " + cost);
     }
-    if (cost > maxCost()) {
+    if (cost > burst()) {
       throw new IllegalArgumentException("the cost " + cost + " exceeds the burst of the limit '" + this
-          + "' (at most " + maxCost() + " tokens): such a request could never pass");
+          + "' (at most " + burst() + " tokens): such a request could never pass");
     }
   }
 

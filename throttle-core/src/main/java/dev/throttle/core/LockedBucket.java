@@ -1,5 +1,6 @@
 package dev.throttle.core;
 
+import dev.throttle.core.internal.WaitingReservation;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -460,7 +461,7 @@ final class LockedBucket {
   private static void complete(List<Entry> ready) {
     if (ready != null) {
       for (Entry e : ready) {
-        e.makeReady();
+        e.wake();
       }
     }
   }
@@ -476,6 +477,11 @@ final class LockedBucket {
     static final int WAITING = 0;
     static final int READY = 1;
     static final int CANCELLED = 2;
+
+    /** Makes it ready (for the bucket, outside the subclass: makeReady is protected in another package). */
+    void wake() {
+      makeReady();
+    }
 
     /** Where it waits: another bucket after a change of limit (written under both buckets' locks). */
     volatile LockedBucket bucket;

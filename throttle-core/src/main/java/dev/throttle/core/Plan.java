@@ -67,9 +67,9 @@ final class Plan {
         unit[j] = b.periodNanos() / g;
         maxRate = Math.max(maxRate, rate[j]);
       }
-      capacity[j] = b.capacity() * unit[j];
+      capacity[j] = b.burst() * unit[j];
     }
-    maxCost = limit.maxCost();
+    maxCost = limit.burst();
     single = n == 1;
     quantumShift = 63 - Long.numberOfLeadingZeros(Bandwidth.MAX_CREDITS / maxRate);
   }

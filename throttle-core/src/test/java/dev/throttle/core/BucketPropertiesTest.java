@@ -90,7 +90,7 @@ class BucketPropertiesTest {
           };
           clock.advanceNanos(step);
           t += step;
-          long cost = 1 + r.nextLong(limit.maxCost());
+          long cost = 1 + r.nextLong(limit.burst());
           assertThat(limiter.decide(cost)).as("%s: request %d at %d ns", text, i, t)
               .isEqualTo(reference.decide(t, cost));
         }
@@ -190,8 +190,8 @@ class BucketPropertiesTest {
         long t2 = grants.get(j).t();
         long granted = prefix[j + 1] - prefix[i];
         long bound = b.isIntervalRefill()
-            ? b.capacity() + b.tokensPerInterval() * ((t2 + phase) / interval - (t1 + phase) / interval)
-            : b.capacity() + java.math.BigInteger.valueOf(b.amount()).multiply(java.math.BigInteger.valueOf(t2 - t1))
+            ? b.burst() + b.tokensPerInterval() * ((t2 + phase) / interval - (t1 + phase) / interval)
+            : b.burst() + java.math.BigInteger.valueOf(b.amount()).multiply(java.math.BigInteger.valueOf(t2 - t1))
                 .divide(java.math.BigInteger.valueOf(b.periodNanos())).min(java.math.BigInteger.valueOf(Long.MAX_VALUE / 2))
                 .longValueExact();
         if (granted > bound) {
@@ -214,7 +214,7 @@ class BucketPropertiesTest {
   void anySplitOfTheSameTotalCostFinishesAtTheSameTime() {
     Props.forAll("weight splits", 300, r -> {
       Limit limit = Limit.of(Props.greedyBandwidth(r, 0.01, 1e6));
-      long burst = limit.maxCost();
+      long burst = limit.burst();
       long total = burst + 1 + r.nextLong(4 * burst);
       long largestPart = burst == 1 ? 1 : burst - 1;
       long first = finishTime(limit, split(r, total, largestPart), randomStart(r));

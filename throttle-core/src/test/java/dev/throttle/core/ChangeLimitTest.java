@@ -143,7 +143,7 @@ class ChangeLimitTest {
           boolean observable = before.bandwidths().size() == 1 || before.bandwidths().size() != after.bandwidths().size();
           if (!waiters && observable) {
             assertThat(limiter.available()).as("%s -> %s", before, after)
-                .isEqualTo(Math.min(available, after.maxCost()));
+                .isEqualTo(Math.min(available, after.burst()));
           }
           continue;
         }
@@ -189,8 +189,8 @@ class ChangeLimitTest {
         long t1 = grants.get(i)[0];
         long t2 = grants.get(j)[0];
         long bound = b.isIntervalRefill()
-            ? b.capacity() + b.tokensPerInterval() * ((t2 + phase) / interval - (t1 + phase) / interval)
-            : b.capacity() + BigInteger.valueOf(b.amount()).multiply(BigInteger.valueOf(t2 - t1))
+            ? b.burst() + b.tokensPerInterval() * ((t2 + phase) / interval - (t1 + phase) / interval)
+            : b.burst() + BigInteger.valueOf(b.amount()).multiply(BigInteger.valueOf(t2 - t1))
                 .divide(BigInteger.valueOf(b.periodNanos())).min(BigInteger.valueOf(Long.MAX_VALUE / 2))
                 .longValueExact();
         if (sum > bound) {

@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -124,6 +125,12 @@ class KeyedRateLimiterTest {
     assertThat(refused.waitNanos()).as("until a is full again, 1 s after its request").isEqualTo(700_000_000);
     assertThat(limiter.tryAcquire("a", 1)).as("held keys are unaffected").isTrue();
     assertThat(limiter.reserve("c", 1, Duration.ofSeconds(10)).isGranted()).isFalse();
+    // One exception for one event, whichever way the refused acquire is asked.
+    assertThatThrownBy(() -> limiter.acquire("c")).isInstanceOf(RateLimitExceededException.class);
+    assertThatThrownBy(() -> limiter.forKey("c").acquire()).isInstanceOf(RateLimitExceededException.class);
+    assertThat(limiter.acquireAsync("c")).failsWithin(Duration.ZERO).withThrowableOfType(ExecutionException.class)
+        .withCauseInstanceOf(RateLimitExceededException.class);
+    assertThat(limiter.stats()).isEqualTo(new LocalKeyedRateLimiter.Stats(2, 0));
     clock.advance(Duration.ofSeconds(2));
     assertThat(limiter.tryAcquire("c", 1)).isTrue();
     assertThat(limiter.evictedBeforeFull()).isZero();

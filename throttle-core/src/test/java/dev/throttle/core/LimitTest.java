@@ -28,7 +28,7 @@ class LimitTest {
     Bandwidth b = limit.bandwidths().get(0);
     assertThat(b.amount()).isEqualTo(amount);
     assertThat(b.periodNanos()).isEqualTo(periodNanos);
-    assertThat(b.capacity()).isEqualTo(burst);
+    assertThat(b.burst()).isEqualTo(burst);
     assertThat(b.refillIntervalNanos()).isEqualTo(intervalNanos);
     assertThat(limit.toString()).isEqualTo(text);
   }
@@ -37,7 +37,7 @@ class LimitTest {
   void severalLimitsAreJoinedWithAnd() {
     Limit limit = Limit.parse("10/s and 1000/h");
     assertThat(limit.bandwidths()).extracting(Bandwidth::toString).containsExactly("10/s", "1000/h");
-    assertThat(limit.maxCost()).isEqualTo(10);
+    assertThat(limit.burst()).isEqualTo(10);
     assertThat(limit).hasToString("10/s and 1000/h");
   }
 

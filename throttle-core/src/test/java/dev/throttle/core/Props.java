@@ -108,7 +108,7 @@ public final class Props {
       case 2 -> upTo(r, tokenTime / 3);
       case 3 -> upTo(r, 2 * tokenTime);
       case 4 -> b.isIntervalRefill() ? b.refillIntervalNanos() - r.nextLong(0, 2) : tokenTime;
-      default -> upTo(r, Math.min(Long.MAX_VALUE / 4, BucketMath.saturatedMultiply(tokenTime, b.capacity())));
+      default -> upTo(r, Math.min(Long.MAX_VALUE / 4, BucketMath.saturatedMultiply(tokenTime, b.burst())));
     };
   }
 
@@ -118,7 +118,7 @@ public final class Props {
   }
 
   public static long cost(SplittableRandom r, Limit limit) {
-    long max = limit.maxCost();
+    long max = limit.burst();
     return r.nextInt(3) == 0 ? 1 + r.nextLong(max) : 1 + r.nextLong(Math.min(max, 3));
   }
 

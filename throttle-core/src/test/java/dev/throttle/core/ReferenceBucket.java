@@ -57,7 +57,7 @@ public final class ReferenceBucket {
 
     One(Bandwidth b, long unixStart) {
       rate = new Frac(BigInteger.valueOf(b.amount()), BigInteger.valueOf(b.periodNanos()));
-      burst = b.capacity();
+      burst = b.burst();
       interval = b.refillIntervalNanos();
       perInterval = b.tokensPerInterval();
       phase = interval == 0 ? 0 : Math.floorMod(unixStart, interval);

@@ -397,6 +397,16 @@ public final class GatewayConfig {
       return this;
     }
 
+    /**
+     * What answers when Redis cannot (default fail-closed), in its text form, as in the YAML and the flag: {@code fail-open}, {@code fail-closed},
+     * {@code local-share:<n>} or {@code local:<limit>}.
+     *
+     * @throws ConfigException quoting the text and listing the forms
+     */
+    public Builder redisFailure(String text) {
+      return redisFailure(parseFailurePolicy(text));
+    }
+
     /** What answers when Redis cannot (default fail-closed). */
     public Builder redisFailure(FailurePolicy policy) {
       this.redisFailure = Objects.requireNonNull(policy, "policy");
@@ -435,6 +445,16 @@ public final class GatewayConfig {
     public Builder upstreamTimeout(Duration timeout) {
       this.upstreamTimeout = requirePositive("upstream-timeout", timeout);
       return this;
+    }
+
+    /**
+     * The largest request body passed on, as text, as in the YAML and the flag: bytes, or a whole number with {@code KB},
+     * {@code MB} or {@code GB} (powers of 1024).
+     *
+     * @throws ConfigException quoting the text
+     */
+    public Builder maxBody(String text) {
+      return maxBodyBytes(parseSize(text));
     }
 
     /** The largest request body passed on, in bytes (default 10 MiB); 0 refuses any body. */
@@ -619,7 +639,7 @@ public final class GatewayConfig {
    *
    * @throws ConfigException quoting the text and listing the forms
    */
-  public static FailurePolicy parseFailurePolicy(String text) {
+  static FailurePolicy parseFailurePolicy(String text) {
     try {
       return FailurePolicy.parse(text); // one reading of the policy for the gateway and the Spring starter
     } catch (IllegalArgumentException e) {
@@ -632,7 +652,7 @@ public final class GatewayConfig {
    *
    * @throws ConfigException quoting the text
    */
-  public static long parseSize(String text) {
+  static long parseSize(String text) {
     String t = text.strip().toUpperCase(Locale.ROOT);
     long unit = 1;
     for (String[] u : new String[][] {{"GB", "1073741824"}, {"MB", "1048576"}, {"KB", "1024"}, {"B", "1"}}) {

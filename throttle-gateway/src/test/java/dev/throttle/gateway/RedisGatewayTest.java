@@ -48,7 +48,7 @@ class RedisGatewayTest {
   private Gateway gateway(RedisServer redis, String limit, Duration timeout, String onFailure) {
     return later(Gateway.start(GatewayConfig.builder().listen("127.0.0.1", 0).noAdmin().upstream(upstream.uri())
         .eventLoops(1).grace(Duration.ofSeconds(1)).redisStore(redis.uri()).redisTimeout(timeout)
-        .redisFailure(GatewayConfig.parseFailurePolicy(onFailure))
+        .redisFailure(onFailure)
         .route(new GatewayConfig.Route("api", List.of(Rule.builder("api").path("/api").limit(limit).build())))
         .build()));
   }

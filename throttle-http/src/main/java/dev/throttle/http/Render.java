@@ -85,7 +85,7 @@ final class Render {
       this.quotedNames = List.copyOf(quoted);
       this.policyField = dialect == RateLimitHeaders.DRAFT_10 ? field.toString() : quotas.toString();
       this.limitText = limit.toString();
-      this.burst = limit.maxCost();
+      this.burst = limit.burst();
     }
 
     /** The {@code RateLimit} field: every policy of the rule with the same remaining and seconds. */

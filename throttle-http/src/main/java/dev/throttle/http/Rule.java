@@ -307,9 +307,9 @@ public final class Rule {
       return cost;
     }
     long c = costFunction.applyAsLong(request);
-    if (c < 1 || c > limit.maxCost()) {
+    if (c < 1 || c > limit.burst()) {
       throw new IllegalStateException("the cost function of rule '" + name + "' answered " + c + "; a cost must be "
-          + "from 1 to the burst of '" + limit + "' (" + limit.maxCost() + ")");
+          + "from 1 to the burst of '" + limit + "' (" + limit.burst() + ")");
     }
     return c;
   }
@@ -587,9 +587,9 @@ public final class Rule {
       if (store != null && !store.limit().equals(limit)) {
         throw error("its store enforces '" + store.limit() + "', not the rule's limit '" + limit + "'");
       }
-      if (costFunction == null && (cost < 1 || cost > limit.maxCost())) {
+      if (costFunction == null && (cost < 1 || cost > limit.burst())) {
         throw error(cost < 1 ? "the cost must be at least 1, got " + cost
-            : "the cost " + cost + " exceeds the burst of the limit '" + limit + "' (at most " + limit.maxCost()
+            : "the cost " + cost + " exceeds the burst of the limit '" + limit + "' (at most " + limit.burst()
                 + " tokens): such a request could never pass");
       }
       return new Rule(this);

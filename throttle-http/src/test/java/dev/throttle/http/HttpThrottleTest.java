@@ -122,7 +122,7 @@ class HttpThrottleTest {
       assertThat(limits.get(j).integer("r")).isEqualTo(Math.min(d.remaining(), Render.SF_MAX));
     }
     long t = limits.get(0).integer("t");
-    assertThat(v.header("X-RateLimit-Limit")).isEqualTo(Long.toString(limit.maxCost()));
+    assertThat(v.header("X-RateLimit-Limit")).isEqualTo(Long.toString(limit.burst()));
     assertThat(v.header("X-RateLimit-Remaining")).isEqualTo(Long.toString(d.remaining()));
     assertThat(Long.parseLong(v.header("X-RateLimit-Reset"))).isEqualTo(Render.ceilSeconds(d.resetNanos()));
     if (d.isAllowed()) {

@@ -67,25 +67,25 @@ final class BucketScript {
       long intervalMicros = b.refillIntervalNanos() / 1000;
       // An empty bucket fills in ceil(burst / k) intervals; that time must stay within 2^51 microseconds.
       long maxBurst = Math.min(MAX_CREDITS, MAX_CREDITS / intervalMicros * k);
-      if (b.capacity() > maxBurst) {
+      if (b.burst() > maxBurst) {
         throw tooLarge(limit, b, maxBurst);
       }
-      return new long[] {k, 1, b.capacity(), intervalMicros};
+      return new long[] {k, 1, b.burst(), intervalMicros};
     }
     long periodMicros = b.periodNanos() / 1000;
     long g = BigInteger.valueOf(b.amount()).gcd(BigInteger.valueOf(periodMicros)).longValueExact();
     long a = b.amount() / g;
     long p = periodMicros / g;
     long maxBurst = MAX_CREDITS / p;
-    if (b.capacity() > maxBurst) {
+    if (b.burst() > maxBurst) {
       throw tooLarge(limit, b, maxBurst);
     }
-    return new long[] {a, p, b.capacity() * p, 0};
+    return new long[] {a, p, b.burst() * p, 0};
   }
 
   private static IllegalArgumentException tooLarge(Limit limit, Bandwidth b, long maxBurst) {
     return new IllegalArgumentException("the limit '" + limit + "' cannot be kept exactly on Redis: its bucket '" + b
-        + "' has a burst of " + b.capacity() + " tokens, and the largest burst Redis can count exactly at that rate"
+        + "' has a burst of " + b.burst() + " tokens, and the largest burst Redis can count exactly at that rate"
         + " is " + maxBurst + " (the Lua script counts in doubles, exact below 2^53; see bucket.lua)");
   }
 

@@ -108,7 +108,7 @@ public final class FailurePolicy {
   static Limit share(Limit limit, int n) {
     Limit.Builder builder = Limit.builder();
     for (Bandwidth b : limit.bandwidths()) {
-      long burst = (b.capacity() + n - 1) / n;
+      long burst = (b.burst() + n - 1) / n;
       builder.rate(b.amount(), b.period().multipliedBy(n));
       if (b.isIntervalRefill()) {
         builder.refillEvery(b.refillInterval().multipliedBy(n));

@@ -311,7 +311,7 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
     return switch (policy.kind) {
       case OPEN -> cost == 1 ? fullBucketOne : fullBucket(cost);
       case CLOSED -> closedRefusal();
-      case LOCAL -> cost > local.limit().maxCost() ? closedRefusal()
+      case LOCAL -> cost > local.limit().burst() ? closedRefusal()
           : take ? local.decide(key, cost) : local.estimate(key, cost);
     };
   }
@@ -321,7 +321,7 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
     return switch (policy.kind) {
       case OPEN -> Reservation.ready(cost == 1 ? fullBucketOne : fullBucket(cost));
       case CLOSED -> Reservation.notGranted(closedRefusal());
-      case LOCAL -> cost <= local.limit().maxCost()
+      case LOCAL -> cost <= local.limit().burst()
           ? local.reserve(key, cost, Duration.ofNanos(maxWaitNanos))
           : Reservation.notGranted(closedRefusal());
     };

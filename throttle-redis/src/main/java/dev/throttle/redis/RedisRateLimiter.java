@@ -14,8 +14,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 
 /**
- * One {@link Limit} per key, shared by every process that uses the same Redis, prefix and limit: the distributed
- * twin of the in-process {@code LocalKeyedRateLimiter}: the same {@link dev.throttle.core.KeyedRateLimiter}, for the server side, the gateway and the client.
+ * One {@link Limit} per key, shared by every process that uses the same Redis, prefix and limit: the core's
+ * {@link KeyedRateLimiter} kept in Redis, a drop-in for the in-process one (the same interface and contract tests, sync
+ * and async), with Redis's own {@link #stats()}.
  *
  * <pre>{@code
  * RedisRateLimiter<String> perUser = redis.limiter(Limit.parse("10/s burst 5"))
@@ -43,7 +44,7 @@ import java.util.function.Function;
  * gives its tokens back when no later reservation was made on the key; otherwise they stay spent (the waiters in
  * other processes cannot be moved up), and the limit holds with room to spare: {@link #cancellation()} is
  * {@link dev.throttle.core.KeyedRateLimiter.Cancellation#IF_LAST}, and a reservation's
- * {@link Reservation#refunded()} says what its cancel did. With several limits combined, a reservation is counted as
+ * {@link dev.throttle.core.Reservation#refunded()} says what its cancel did. With several limits combined, a reservation is counted as
  * of its due time rounded up to the microsecond.
  *
  * <h2>When Redis is away</h2>
@@ -68,8 +69,8 @@ public interface RedisRateLimiter<K> extends KeyedRateLimiter<K> {
   Cancellation cancellation();
 
   /**
-   * What {@link #decide} would answer now for {@code key}, taking nothing (one round trip of the same script, which
-   * writes nothing for it). When Redis cannot answer, the failure policy answers as it would for {@link #decide}.
+   * What {@link #decideAsync} would answer now for {@code key}, taking nothing (one round trip of the same script,
+   * which writes nothing for it). When Redis cannot answer, the failure policy answers as it would for a decision.
    */
   @Override
   CompletableFuture<Decision> estimateAsync(K key, long cost);

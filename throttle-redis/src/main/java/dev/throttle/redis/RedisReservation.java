@@ -2,7 +2,7 @@ package dev.throttle.redis;
 
 import dev.throttle.core.Decision;
 import dev.throttle.core.Scheduler;
-import dev.throttle.core.WaitingReservation;
+import dev.throttle.core.internal.WaitingReservation;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;

@@ -3,8 +3,11 @@ package dev.throttle.cli;
 import java.time.Duration;
 import picocli.CommandLine;
 
-/** Reads durations in flags with the core's {@link dev.throttle.core.Durations}: {@code 250ms}, {@code 1.5s}, {@code 2min}. */
-final class Durations implements CommandLine.ITypeConverter<Duration> {
+/**
+ * The picocli converter of duration flags: reads them with the core's {@link dev.throttle.core.Durations}
+ * ({@code 250ms}, {@code 1.5s}, {@code 2min}).
+ */
+final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
 
   @Override
   public Duration convert(String value) {

@@ -1,5 +1,7 @@
-package dev.throttle.core;
+package dev.throttle.core.internal;
 
+import dev.throttle.core.Decision;
+import dev.throttle.core.Reservation;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;
@@ -8,7 +10,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 
 /**
- * A granted {@link Reservation} that must wait: it is its own future, completed by its limiter when the request may
+ * Not API (shared with Throttle's own stores). A granted {@link Reservation} that must wait: it is its own future, completed by its limiter when the request may
  * proceed. One object per waiter, in this process's queue or for a wait counted in Redis.
  *
  * <p>The semantics every store shares live here: cancelling the future, failing it (as

@@ -1,0 +1,16 @@
+package dev.throttle.client;
+
+import dev.throttle.core.PublicTypes;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The public surface of throttle-client is what {@code src/test/resources/public-types.txt} lists: a type made public
+ * or a package exported without being meant fails here.
+ */
+class PublicApiTest {
+
+  @Test
+  void thePublicTypesAreTheListedOnes() {
+    PublicTypes.assertListed(ThrottledHttpClient.class, PublicApiTest.class);
+  }
+}

@@ -1,0 +1,15 @@
+package dev.throttle.core;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * The public surface of throttle-core is what {@code src/test/resources/public-types.txt} lists: a type made public
+ * or a package exported without being meant fails here.
+ */
+class PublicApiTest {
+
+  @Test
+  void thePublicTypesAreTheListedOnes() {
+    PublicTypes.assertListed(Limit.class, PublicApiTest.class);
+  }
+}
