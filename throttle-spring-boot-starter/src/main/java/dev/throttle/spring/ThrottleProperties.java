@@ -4,6 +4,7 @@ import dev.throttle.http.Rule;
 import java.util.ArrayList;
 import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.core.Ordered;
 
 /**
  * The {@code throttle.*} settings of {@code application.yml}: the vocabulary of the gateway's YAML (docs/gateway.md),
@@ -62,10 +63,12 @@ public class ThrottleProperties {
   private String rateLimitHeaders = "draft-10";
 
   /**
-   * Servlet applications: the filter's order. The default runs after Spring Security's filter chain (-100), so that
-   * a principal key sees the authenticated user.
+   * The filter's order among the application's filters (Servlet) or web filters (WebFlux). The default, last, runs
+   * after Spring Security's (-100), so that a principal key sees the authenticated user, and, in a Servlet
+   * application, before no filter that a delayed request's async dispatch would skip (only filters mapped for ASYNC
+   * run on it).
    */
-  private int filterOrder = 0;
+  private int filterOrder = Ordered.LOWEST_PRECEDENCE;
 
   /**
    * Routes, tried in order; the first whose path prefix and methods match a request applies all its rules.

@@ -33,7 +33,7 @@ import reactor.core.scheduler.Schedulers;
  * </ul>
  *
  * The authenticated principal ({@code ServerWebExchange#getPrincipal}) is what a {@code principal} key sees: order
- * this filter after Spring Security's ({@code -100}); the default order, 0, is.
+ * this filter after Spring Security's ({@code -100}), as the starter's default order (last) does.
  */
 public final class ThrottleWebFilter implements WebFilter, Ordered {
 

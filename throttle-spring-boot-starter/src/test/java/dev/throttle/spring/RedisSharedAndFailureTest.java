@@ -1,0 +1,65 @@
+package dev.throttle.spring;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.throttle.redis.RedisServer;
+import dev.throttle.spring.servletapp.ServletApp;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+
+/**
+ * Two instances of the application of redis.yml on one real redis-server enforce one limit per key between them;
+ * and when Redis goes away, the configured failure policy answers.
+ */
+class RedisSharedAndFailureTest {
+
+  static final HttpClient client = HttpClient.newHttpClient();
+
+  static ConfigurableApplicationContext start(RedisServer redis, String... more) {
+    return new SpringApplicationBuilder(ServletApp.class)
+        .properties("spring.config.name=redis", "server.port=0", "throttle.store=" + redis.uri())
+        .properties(more).run();
+  }
+
+  static int get(ConfigurableApplicationContext app, String key) throws IOException, InterruptedException {
+    String port = app.getEnvironment().getProperty("local.server.port");
+    HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/keyed"))
+        .header("X-API-Key", key).timeout(Duration.ofSeconds(20)).build();
+    return client.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
+  }
+
+  @Test
+  void twoInstancesOnOneRedisShareEachKeysLimit() throws Exception {
+    try (RedisServer redis = RedisServer.start();
+        ConfigurableApplicationContext a = start(redis);
+        ConfigurableApplicationContext b = start(redis)) {
+      assertThat(get(a, "carol")).isEqualTo(200);
+      assertThat(get(b, "carol")).isEqualTo(200);
+      assertThat(get(a, "carol")).isEqualTo(429); // 2/min between them, not 2/min each
+      assertThat(get(b, "carol")).isEqualTo(429);
+      assertThat(get(b, "dave")).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void whenRedisIsGoneTheFailurePolicyAnswers() throws Exception {
+    try (RedisServer redis = RedisServer.start();
+        ConfigurableApplicationContext open = start(redis, "throttle.on-redis-failure=fail-open");
+        ConfigurableApplicationContext closed = start(redis, "throttle.on-redis-failure=fail-closed")) {
+      assertThat(get(open, "erin")).isEqualTo(200);
+      assertThat(get(closed, "frank")).isEqualTo(200);
+      redis.kill();
+      for (int i = 0; i < 4; i++) {
+        assertThat(get(open, "erin")).isEqualTo(200); // beyond 2/min: allowed while Redis is away
+      }
+      assertThat(get(closed, "frank")).isEqualTo(429);
+    }
+  }
+}
