@@ -11,23 +11,37 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * One JVM of {@link SharedQuotaTest}: a {@link ThrottledHttpClient} on one key of a Redis quota, sending
- * {@code count} requests to {@code <server>/<name>/<i>} from the Unix time {@code startAt} (ms) on, after a few to
- * {@code <server>/warm-up/...} before it, then printing
- * {@code succeeded N}. Arguments: Redis URI, server URI, name, count, startAt, limit.
+ * One JVM of {@link SharedQuotaTest}: a {@link ThrottledHttpClient} on one key of a Redis quota, which sends a few
+ * requests to {@code <server>/warm-up/...}, prints {@code ready}, waits for a line on its standard input (the
+ * start, given to both JVMs at once), sends {@code count} requests to {@code <server>/<name>/<i>}, then prints
+ * {@code succeeded N}. Arguments: Redis URI, server URI, name, count, limit.
  */
 public final class SharedQuotaChild {
 
   private SharedQuotaChild() {}
 
   public static void main(String[] args) throws Exception {
-    System.exit(run(args[0], args[1], args[2], Integer.parseInt(args[3]), Long.parseLong(args[4]), args[5]));
+    java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(System.in,
+        java.nio.charset.StandardCharsets.UTF_8));
+    System.exit(run(args[0], args[1], args[2], Integer.parseInt(args[3]), args[4], () -> {
+      System.out.println("ready");
+      System.out.flush();
+      in.readLine();
+    }));
   }
 
-  static int run(String redisUri, String server, String name, int count, long startAt, String limit)
+  /** What a JVM does between its warm-up and its run. */
+  interface Start {
+    void await() throws Exception;
+  }
+
+  static int run(String redisUri, String server, String name, int count, String limit, Start start)
       throws Exception {
     try (RedisLimits redis = RedisLimits.connect(redisUri)) {
-      RedisRateLimiter<String> quotas = redis.limiter(Limit.parse(limit)).prefix("shared-quota:").build();
+      // A timeout that a loaded machine meets: this test is about the shared quota, not about the failure policy
+      // (a fail-closed refusal would only slow the client down: it asks again after the refusal's wait).
+      RedisRateLimiter<String> quotas = redis.limiter(Limit.parse(limit)).prefix("shared-quota:")
+          .timeout(java.time.Duration.ofSeconds(1)).build();
       List<Job> jobs = new ArrayList<>();
       for (int i = 0; i < count; i++) {
         jobs.add(Job.of(name + "-" + i, HttpRequest.newBuilder(URI.create(server + "/" + name + "/" + i)).build()));
@@ -42,10 +56,7 @@ public final class SharedQuotaChild {
           warmUp.add(Job.of("warm-up", HttpRequest.newBuilder(URI.create(server + "/warm-up/" + name + "/" + i)).build()));
         }
         BatchRunner.run(client, warmUp, BodyHandlers.discarding());
-        long wait = startAt - System.currentTimeMillis();
-        if (wait > 0) {
-          Thread.sleep(wait); // both JVMs start together: the test is about their combined rate
-        }
+        start.await(); // both JVMs start together: the test is about their combined rate
         BatchResult<Void> done = BatchRunner.run(client, jobs, BodyHandlers.discarding());
         System.out.println("succeeded " + done.stats().succeeded());
         System.out.println("from redis " + quotas.stats().fromRedis() + ", degraded " + quotas.stats().degraded());
