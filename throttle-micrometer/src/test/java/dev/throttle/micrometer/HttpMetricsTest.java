@@ -2,6 +2,8 @@ package dev.throttle.micrometer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.throttle.core.KeyedRateLimiter;
+import dev.throttle.core.ManualClock;
 import dev.throttle.http.HttpThrottle;
 import dev.throttle.http.RequestView;
 import dev.throttle.http.Rule;
@@ -9,6 +11,7 @@ import dev.throttle.http.Verdict;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -28,9 +31,11 @@ class HttpMetricsTest {
   @Test
   void countsEveryRulesVerdictsAndTimesTheDelays() {
     HttpMetrics metrics = HttpMetrics.of(registry).register("api");
-    try (HttpThrottle throttle = HttpThrottle.builder()
+    ManualClock clock = new ManualClock();
+    try (HttpThrottle throttle = HttpThrottle.builder().clock(clock)
+        .stores(rule -> KeyedRateLimiter.<String>builder(rule.limit()).clock(clock).scheduler(clock).build().asStore())
         .rule(Rule.builder("api").path("/api").limit("2/min").build())
-        .rule(Rule.builder("slow").path("/slow").limit("20/s burst 1").delay(Duration.ofSeconds(5)).build())
+        .rule(Rule.builder("slow").path("/slow").limit("1/s burst 1").delay(Duration.ofSeconds(5)).build())
         .onVerdict(metrics).build()) {
       assertThat(count("api", "refused")).isZero(); // registered before the first request
 
@@ -38,7 +43,12 @@ class HttpMetricsTest {
         admit(throttle, "/api/x");
       }
       assertThat(admit(throttle, "/slow").outcome()).isEqualTo(Verdict.Outcome.ALLOWED);
-      assertThat(admit(throttle, "/slow").outcome()).isEqualTo(Verdict.Outcome.DELAYED);
+      CompletableFuture<Verdict> delayed =
+          throttle.admit(RequestView.of("GET", "/slow", Map.of(), "192.0.2.1", null)).verdict();
+      assertThat(delayed).isNotDone(); // its turn is a second away
+      clock.advance(Duration.ofSeconds(1));
+      clock.runDueTasks();
+      assertThat(delayed.join().outcome()).isEqualTo(Verdict.Outcome.DELAYED);
       admit(throttle, "/elsewhere");
     }
 
@@ -49,7 +59,7 @@ class HttpMetricsTest {
     assertThat(metrics.count("api", Verdict.Outcome.REFUSED)).isEqualTo(1);
     var wait = registry.get("throttle.http.wait").tag("rule", "slow").timer();
     assertThat(wait.count()).isEqualTo(1);
-    assertThat(wait.totalTime(TimeUnit.MILLISECONDS)).isPositive();
+    assertThat(wait.totalTime(TimeUnit.MILLISECONDS)).isEqualTo(1000);
     assertThat(registry.get("throttle.http.unrouted.requests").counter().count()).isEqualTo(1);
   }
 }
