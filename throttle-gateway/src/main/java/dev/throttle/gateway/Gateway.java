@@ -107,6 +107,7 @@ public final class Gateway implements AutoCloseable {
       throw new ConfigException(e.getMessage());
     }
     this.redisLimiters = Collections.unmodifiableMap(limiters);
+    metrics.bind(throttle::waiting, redisLimiters, redis);
     if (redis != null) {
       warmUp();
     }
@@ -271,7 +272,7 @@ public final class Gateway implements AutoCloseable {
 
   /** The Prometheus text of {@code /metrics}, as a scrape would read it now. */
   public String metricsText() {
-    return metrics.scrape(throttle::waiting, redisLimiters, redis != null && redis.isConnected());
+    return metrics.scrape();
   }
 
   /** Blocks until the gateway is closed. */

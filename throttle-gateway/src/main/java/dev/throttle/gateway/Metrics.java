@@ -2,28 +2,41 @@ package dev.throttle.gateway;
 
 import dev.throttle.http.Rule;
 import dev.throttle.http.Verdict;
+import dev.throttle.micrometer.HttpMetrics;
+import dev.throttle.micrometer.RedisMetrics;
+import dev.throttle.redis.RedisLimits;
 import dev.throttle.redis.RedisRateLimiter;
-import java.util.LinkedHashMap;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.IntSupplier;
 
 /**
- * The gateway's counters, and their Prometheus text exposition (format 0.0.4), written by hand: a dozen families
- * and one histogram are about a hundred lines, where a client library would bring its registry, its own HTTP server
- * and several jars into a process that already serves HTTP. Counting is one {@link LongAdder} increment per event,
- * on the request's thread; a scrape reads them all.
+ * The gateway's meters, in a Micrometer {@link PrometheusMeterRegistry} whose text exposition (format 0.0.4) is
+ * {@code /metrics}. The verdicts and the Redis store are counted by throttle-micrometer's binders (prefix
+ * {@code throttle.gateway}, so the Prometheus names are those the gateway always had; docs/gateway.md lists them);
+ * the gateway's own events (decision time, upstream and request errors, connection timeouts, in flight) here.
+ * Counting is a counter increment on the request's thread; a scrape reads them all.
  */
 final class Metrics {
 
-  /** Decision latency buckets, in seconds: an in-memory decision is microseconds, a Redis one about a millisecond. */
-  static final double[] BUCKETS = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-      0.25, 1};
+  static final String PREFIX = "throttle.gateway";
 
-  private static final Verdict.Outcome[] OUTCOMES = Verdict.Outcome.values();
+  /** Decision latency buckets: an in-memory decision is microseconds, a Redis one about a millisecond. */
+  static final Duration[] BUCKETS = {Duration.ofNanos(50_000), Duration.ofNanos(100_000), Duration.ofNanos(250_000),
+      Duration.ofNanos(500_000), Duration.ofMillis(1), Duration.ofNanos(2_500_000), Duration.ofMillis(5),
+      Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100),
+      Duration.ofMillis(250), Duration.ofSeconds(1)};
 
   /** Upstream failures, by kind. */
   enum UpstreamError { CONNECT, TIMEOUT, RESET }
@@ -54,63 +67,72 @@ final class Metrics {
     IDLE
   }
 
-  private record RuleCounters(String route, LongAdder[] byOutcome) {}
-
-  private final Map<String, RuleCounters> rules = new LinkedHashMap<>();
-  private final LongAdder unrouted = new LongAdder();
-  private final LongAdder[] decisionBuckets = new LongAdder[BUCKETS.length + 1];
-  private final LongAdder decisionCount = new LongAdder();
-  private final LongAdder decisionNanos = new LongAdder();
-  private final LongAdder[] upstreamErrors = new LongAdder[UpstreamError.values().length];
-  private final LongAdder[] requestErrors = new LongAdder[RequestError.values().length];
-  private final LongAdder[] connectionTimeouts = new LongAdder[ConnectionTimeout.values().length];
+  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final HttpMetrics verdicts;
+  private final Timer decision;
+  private final Counter[] upstreamErrors = new Counter[UpstreamError.values().length];
+  private final Counter[] requestErrors = new Counter[RequestError.values().length];
+  private final Counter[] connectionTimeouts = new Counter[ConnectionTimeout.values().length];
   private final AtomicInteger inFlight = new AtomicInteger();
 
   Metrics(List<GatewayConfig.Route> routes) {
+    Map<String, String> routeOfRule = new HashMap<>();
     for (GatewayConfig.Route route : routes) {
       for (Rule rule : route.rules()) {
-        LongAdder[] counters = new LongAdder[OUTCOMES.length];
-        for (int i = 0; i < counters.length; i++) {
-          counters[i] = new LongAdder();
-        }
-        rules.put(rule.name(), new RuleCounters(route.name(), counters));
+        routeOfRule.put(rule.name(), route.name());
       }
     }
-    for (int i = 0; i < decisionBuckets.length; i++) {
-      decisionBuckets[i] = new LongAdder();
+    verdicts = HttpMetrics.of(registry, PREFIX,
+        rule -> routeOfRule.containsKey(rule) ? Tags.of("route", routeOfRule.get(rule)) : Tags.empty());
+    routeOfRule.keySet().forEach(verdicts::register);
+    decision = Timer.builder(PREFIX + ".decision")
+        .description("Time to decide a request (store round trip included, waiting for a turn excluded)")
+        .serviceLevelObjectives(BUCKETS).register(registry);
+    for (UpstreamError k : UpstreamError.values()) {
+      upstreamErrors[k.ordinal()] = Counter.builder(PREFIX + ".upstream.errors")
+          .description("Upstream failures: connect (502), timeout (504, or reset once answering), reset (the "
+              + "exchange broke)")
+          .tag("kind", k.name().toLowerCase(Locale.ROOT)).register(registry);
     }
-    for (int i = 0; i < upstreamErrors.length; i++) {
-      upstreamErrors[i] = new LongAdder();
+    for (RequestError k : RequestError.values()) {
+      requestErrors[k.ordinal()] = Counter.builder(PREFIX + ".request.errors")
+          .description("Requests the gateway answered itself, then closed the connection: too_large (413), "
+              + "bad_request (400), not_implemented (501), uri_too_long (414), header_too_large (431)")
+          .tag("kind", k.label()).register(registry);
     }
-    for (int i = 0; i < requestErrors.length; i++) {
-      requestErrors[i] = new LongAdder();
+    for (ConnectionTimeout k : ConnectionTimeout.values()) {
+      connectionTimeouts[k.ordinal()] = Counter.builder(PREFIX + ".connection.timeouts")
+          .description("Connections closed without a complete request head: header (within header-timeout of the "
+              + "connection's start), idle (within idle-timeout of the previous response's end)")
+          .tag("kind", k.name().toLowerCase(Locale.ROOT)).register(registry);
     }
-    for (int i = 0; i < connectionTimeouts.length; i++) {
-      connectionTimeouts[i] = new LongAdder();
+    Gauge.builder(PREFIX + ".in.flight", inFlight, AtomicInteger::get)
+        .description("Requests passed on to the upstream and not yet answered").register(registry);
+  }
+
+  /**
+   * The meters that read the throttle and the stores, once they are built: requests waiting, and each rule's Redis
+   * store with the connection (none without Redis).
+   */
+  void bind(IntSupplier waiting, Map<String, RedisRateLimiter<String>> redisLimiters, RedisLimits redis) {
+    Gauge.builder(PREFIX + ".waiting", waiting, IntSupplier::getAsInt)
+        .description("Requests waiting for their turn (delay mode) or for the store")
+        .strongReference(true) // a gauge holds its object weakly, and nothing else holds this method reference
+        .register(registry);
+    if (redis != null) {
+      RedisMetrics.bindConnection(registry, PREFIX, redis);
+      redisLimiters.forEach((rule, limiter) -> RedisMetrics.bind(registry, PREFIX, rule, limiter));
     }
   }
 
   /** Every rule's verdict (the throttle's listener); a request no route covers has no rule. */
   void onVerdict(Verdict v) {
-    RuleCounters c = v.ruleName() == null ? null : rules.get(v.ruleName());
-    if (c == null) {
-      unrouted.increment();
-    } else {
-      c.byOutcome[v.outcome().ordinal()].increment();
-    }
+    verdicts.accept(v);
   }
 
   /** The time a request's admission took, waiting for a turn excluded. */
   void decided(long nanos) {
-    long n = Math.max(0, nanos);
-    double seconds = n / 1e9;
-    int i = 0;
-    while (i < BUCKETS.length && seconds > BUCKETS[i]) {
-      i++;
-    }
-    decisionBuckets[i].increment();
-    decisionCount.increment();
-    decisionNanos.add(n);
+    decision.record(Math.max(0, nanos), TimeUnit.NANOSECONDS);
   }
 
   void upstreamError(UpstreamError kind) {
@@ -131,112 +153,11 @@ final class Metrics {
 
   /** The count of {@code outcome} under {@code rule} so far (for tests and logs). */
   long count(String rule, Verdict.Outcome outcome) {
-    RuleCounters c = rules.get(rule);
-    return c == null ? 0 : c.byOutcome[outcome.ordinal()].sum();
+    return verdicts.count(rule, outcome);
   }
 
-  /** The text exposition of every family. */
-  String scrape(IntSupplier waiting, Map<String, RedisRateLimiter<String>> redis, boolean redisConnected) {
-    StringBuilder sb = new StringBuilder(4096);
-    family(sb, "throttle_gateway_requests_total", "counter",
-        "Verdicts per route and rule: allowed, delayed, refused (429), and the other outcomes");
-    for (Map.Entry<String, RuleCounters> e : rules.entrySet()) {
-      for (Verdict.Outcome o : OUTCOMES) {
-        long n = e.getValue().byOutcome[o.ordinal()].sum();
-        if (n > 0 || o == Verdict.Outcome.ALLOWED || o == Verdict.Outcome.DELAYED || o == Verdict.Outcome.REFUSED) {
-          sb.append("throttle_gateway_requests_total{route=\"").append(escape(e.getValue().route))
-              .append("\",rule=\"").append(escape(e.getKey())).append("\",outcome=\"")
-              .append(o.name().toLowerCase(Locale.ROOT)).append("\"} ").append(n).append('\n');
-        }
-      }
-    }
-    family(sb, "throttle_gateway_unrouted_requests_total", "counter", "Requests no route covers, passed on untouched");
-    sb.append("throttle_gateway_unrouted_requests_total ").append(unrouted.sum()).append('\n');
-
-    family(sb, "throttle_gateway_decision_seconds", "histogram",
-        "Time to decide a request (store round trip included, waiting for a turn excluded)");
-    long cumulative = 0;
-    for (int i = 0; i < BUCKETS.length; i++) {
-      cumulative += decisionBuckets[i].sum();
-      sb.append("throttle_gateway_decision_seconds_bucket{le=\"")
-          .append(java.math.BigDecimal.valueOf(BUCKETS[i]).toPlainString()).append("\"} ").append(cumulative)
-          .append('\n');
-    }
-    cumulative += decisionBuckets[BUCKETS.length].sum();
-    sb.append("throttle_gateway_decision_seconds_bucket{le=\"+Inf\"} ").append(cumulative).append('\n');
-    sb.append("throttle_gateway_decision_seconds_sum ").append(decisionNanos.sum() / 1e9).append('\n');
-    sb.append("throttle_gateway_decision_seconds_count ").append(cumulative).append('\n');
-
-    family(sb, "throttle_gateway_waiting", "gauge", "Requests waiting for their turn (delay mode) or for the store");
-    sb.append("throttle_gateway_waiting ").append(waiting.getAsInt()).append('\n');
-    family(sb, "throttle_gateway_in_flight", "gauge", "Requests passed on to the upstream and not yet answered");
-    sb.append("throttle_gateway_in_flight ").append(inFlight.get()).append('\n');
-
-    family(sb, "throttle_gateway_upstream_errors_total", "counter",
-        "Upstream failures: connect (502), timeout (504, or reset once answering), reset (the exchange broke)");
-    for (UpstreamError k : UpstreamError.values()) {
-      sb.append("throttle_gateway_upstream_errors_total{kind=\"").append(k.name().toLowerCase(Locale.ROOT))
-          .append("\"} ").append(upstreamErrors[k.ordinal()].sum()).append('\n');
-    }
-    family(sb, "throttle_gateway_request_errors_total", "counter",
-        "Requests the gateway answered itself, then closed the connection: too_large (413), bad_request (400),"
-            + " not_implemented (501), uri_too_long (414), header_too_large (431)");
-    for (RequestError k : RequestError.values()) {
-      sb.append("throttle_gateway_request_errors_total{kind=\"").append(k.label()).append("\"} ")
-          .append(requestErrors[k.ordinal()].sum()).append('\n');
-    }
-
-    family(sb, "throttle_gateway_connection_timeouts_total", "counter",
-        "Connections closed without a complete request head: header (within header-timeout of the connection's"
-            + " start), idle (within idle-timeout of the previous response's end)");
-    for (ConnectionTimeout k : ConnectionTimeout.values()) {
-      sb.append("throttle_gateway_connection_timeouts_total{kind=\"").append(k.name().toLowerCase(Locale.ROOT))
-          .append("\"} ").append(connectionTimeouts[k.ordinal()].sum()).append('\n');
-    }
-
-    if (!redis.isEmpty()) {
-      family(sb, "throttle_gateway_redis_connected", "gauge", "1 when the connection to Redis is up");
-      sb.append("throttle_gateway_redis_connected ").append(redisConnected ? 1 : 0).append('\n');
-      family(sb, "throttle_gateway_redis_decisions_total", "counter",
-          "Decisions per rule answered by Redis, and degraded ones answered by the failure policy (by cause)");
-      for (Map.Entry<String, RedisRateLimiter<String>> e : redis.entrySet()) {
-        RedisRateLimiter.Stats s = e.getValue().stats();
-        String rule = escape(e.getKey());
-        line(sb, rule, "redis", s.fromRedis());
-        line(sb, rule, "timeout", s.timeouts());
-        line(sb, rule, "error", s.errors());
-        line(sb, rule, "circuit_open", s.circuitOpen());
-        line(sb, rule, "short_circuit", s.shortCircuited());
-      }
-      family(sb, "throttle_gateway_redis_late_answers_total", "counter",
-          "Decisions per rule that timed out (answered by the failure policy) and that Redis answered afterwards:"
-              + " Redis up, the machine or network slower than redis-timeout; timeouts without them are an outage");
-      for (Map.Entry<String, RedisRateLimiter<String>> e : redis.entrySet()) {
-        sb.append("throttle_gateway_redis_late_answers_total{rule=\"").append(escape(e.getKey())).append("\"} ")
-            .append(e.getValue().stats().lateAnswers()).append('\n');
-      }
-      family(sb, "throttle_gateway_redis_degraded_total", "counter",
-          "Decisions per rule answered by the failure policy because Redis could not");
-      for (Map.Entry<String, RedisRateLimiter<String>> e : redis.entrySet()) {
-        sb.append("throttle_gateway_redis_degraded_total{rule=\"").append(escape(e.getKey())).append("\"} ")
-            .append(e.getValue().stats().degraded()).append('\n');
-      }
-    }
-    return sb.toString();
-  }
-
-  private static void line(StringBuilder sb, String rule, String result, long n) {
-    sb.append("throttle_gateway_redis_decisions_total{rule=\"").append(rule).append("\",result=\"").append(result)
-        .append("\"} ").append(n).append('\n');
-  }
-
-  private static void family(StringBuilder sb, String name, String type, String help) {
-    sb.append("# HELP ").append(name).append(' ').append(help).append('\n');
-    sb.append("# TYPE ").append(name).append(' ').append(type).append('\n');
-  }
-
-  /** A label value: backslash, double quote and line feed escaped, as the format requires. */
-  static String escape(String s) {
-    return s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n");
+  /** The Prometheus text exposition (format 0.0.4) of every meter. */
+  String scrape() {
+    return registry.scrape();
   }
 }

@@ -70,13 +70,7 @@ class DelayTest extends GatewayTests {
   }
 
   private int waitingNow() {
-    String m = gateway.metricsText();
-    for (String line : m.split("\n")) {
-      if (line.startsWith("throttle_gateway_waiting ")) {
-        return Integer.parseInt(line.substring("throttle_gateway_waiting ".length()).strip());
-      }
-    }
-    throw new AssertionError("no throttle_gateway_waiting in " + m);
+    return (int) PromText.value(gateway.metricsText(), "throttle_gateway_waiting");
   }
 
   private static Socket send(int port, String path) {
