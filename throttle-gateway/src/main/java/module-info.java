@@ -2,6 +2,9 @@
 module dev.throttle.gateway {
   requires transitive dev.throttle.http;
   requires transitive dev.throttle.redis;
+  requires dev.throttle.micrometer;
+  requires micrometer.core;
+  requires micrometer.registry.prometheus;
   requires io.vertx.core;
   requires io.netty.transport;
   requires io.netty.codec;

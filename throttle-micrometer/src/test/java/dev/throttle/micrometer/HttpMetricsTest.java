@@ -33,7 +33,7 @@ class HttpMetricsTest {
     HttpMetrics metrics = HttpMetrics.of(registry).register("api");
     ManualClock clock = new ManualClock();
     try (HttpThrottle throttle = HttpThrottle.builder().clock(clock)
-        .stores(rule -> KeyedRateLimiter.<String>builder(rule.limit()).clock(clock).scheduler(clock).build().asStore())
+        .stores(rule -> KeyedRateLimiter.<String>builder(rule.limit()).clock(clock).scheduler(clock).build())
         .rule(Rule.builder("api").path("/api").limit("2/min").build())
         .rule(Rule.builder("slow").path("/slow").limit("1/s burst 1").delay(Duration.ofSeconds(5)).build())
         .onVerdict(metrics).build()) {
