@@ -19,7 +19,8 @@ import java.util.concurrent.CompletableFuture;
  * completes when the reservation is ready. A reservation the store does not grant (only a failure policy that
  * refuses does so, since the wait asked for is unbounded) is asked for again once the wait it names has passed
  * (between {@value #MIN_RETRY_MS} ms and {@value #MAX_RETRY_MS} ms), so a client waits out an outage of its store
- * instead of failing its calls. The other methods are the store's own, sync.
+ * instead of failing its calls. The other methods are the store's own view of the key ({@link
+ * KeyedRateLimiter#forKey}).
  */
 final class StoreLimiter<K> implements RateLimiter {
 
@@ -29,47 +30,49 @@ final class StoreLimiter<K> implements RateLimiter {
 
   private final KeyedRateLimiter<K> store;
   private final K key;
+  private final RateLimiter view; // the store's own view of the key, for everything but acquireAsync
   private final Scheduler scheduler;
 
   StoreLimiter(KeyedRateLimiter<K> store, K key, Scheduler scheduler) {
     this.store = Objects.requireNonNull(store, "store");
     this.key = Objects.requireNonNull(key, "key");
+    this.view = store.forKey(key);
     this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
   }
 
   @Override
   public Limit limit() {
-    return store.limit();
+    return view.limit();
   }
 
   @Override
   public boolean tryAcquire(long cost) {
-    return store.tryAcquire(key, cost);
+    return view.tryAcquire(cost);
   }
 
   @Override
   public Reservation reserve(long cost) {
-    return reserve(cost, NO_LIMIT);
+    return view.reserve(cost);
   }
 
   @Override
   public Reservation reserve(long cost, Duration maxWait) {
-    return store.reserve(key, cost, maxWait);
+    return view.reserve(cost, maxWait);
   }
 
   @Override
   public Decision decide(long cost) {
-    return store.decide(key, cost);
+    return view.decide(cost);
   }
 
   @Override
   public Decision estimate(long cost) {
-    return store.estimate(key, cost);
+    return view.estimate(cost);
   }
 
   @Override
   public KeyedRateLimiter.Cancellation cancellation() {
-    return store.cancellation();
+    return view.cancellation();
   }
 
   @Override
