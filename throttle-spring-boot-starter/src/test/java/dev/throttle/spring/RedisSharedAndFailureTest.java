@@ -1,6 +1,7 @@
 package dev.throttle.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.throttle.redis.RedisServer;
 import dev.throttle.spring.servletapp.ServletApp;
@@ -60,6 +61,13 @@ class RedisSharedAndFailureTest {
         assertThat(get(open, "erin")).isEqualTo(200); // beyond 2/min: allowed while Redis is away
       }
       assertThat(get(closed, "frank")).isEqualTo(429);
+      // Actuator's health: the throttle component DOWN (the connection's loss is seen as the socket closes)
+      HttpRequest health = HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+          + open.getEnvironment().getProperty("local.server.port") + "/actuator/health")).build();
+      await().atMost(Duration.ofSeconds(10))
+          .until(() -> client.send(health, HttpResponse.BodyHandlers.ofString()).statusCode() == 503);
+      assertThat(client.send(health, HttpResponse.BodyHandlers.ofString()).body())
+          .contains("\"throttle\":{\"status\":\"DOWN\"").contains("\"connected\":false");
     }
   }
 }
