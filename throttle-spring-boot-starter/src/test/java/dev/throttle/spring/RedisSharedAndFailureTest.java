@@ -70,4 +70,29 @@ class RedisSharedAndFailureTest {
           .contains("\"status\":\"DOWN\"").contains("\"connected\":false");
     }
   }
+
+  /**
+   * A Redis that is connected but does not answer (CLIENT PAUSE): after five timeouts in a row the rule's circuit
+   * opens, and the health component says OUT_OF_SERVICE naming the rule, the connection still up.
+   */
+  @Test
+  void anOpenCircuitIsOutOfServiceInTheHealth() throws Exception {
+    try (RedisServer redis = RedisServer.start();
+        ConfigurableApplicationContext app = new SpringApplicationBuilder(ServletApp.class)
+            .properties("spring.config.name=redis", "server.port=0", "throttle.store=" + redis.uri(),
+                "throttle.on-redis-failure=fail-open")
+            .run("--throttle.redis-timeout=50ms")) { // over redis.yml's 1s
+      assertThat(get(app, "gina")).isEqualTo(200);
+      redis.cli("CLIENT", "PAUSE", "5000");
+      for (int i = 0; i < 6; i++) {
+        assertThat(get(app, "gina")).isEqualTo(200); // fail-open: each timeout answered by the policy
+      }
+      HttpRequest health = HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+          + app.getEnvironment().getProperty("local.server.port") + "/actuator/health")).build();
+      HttpResponse<String> answer = client.send(health, HttpResponse.BodyHandlers.ofString());
+      assertThat(answer.statusCode()).isEqualTo(503);
+      assertThat(RedisStoreTest.component(answer.body(), "throttle")).contains("\"status\":\"OUT_OF_SERVICE\"")
+          .contains("\"connected\":true").contains("\"openCircuits\":[\"keyed\"]");
+    }
+  }
 }
