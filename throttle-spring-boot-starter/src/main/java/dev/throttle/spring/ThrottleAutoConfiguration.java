@@ -1,11 +1,15 @@
 package dev.throttle.spring;
 
+import dev.throttle.core.KeyedRateLimiter;
 import dev.throttle.http.HttpThrottle;
 import dev.throttle.http.StoreFactory;
 import dev.throttle.http.servlet.ThrottleFilter;
 import dev.throttle.redis.RedisLimits;
+import dev.throttle.redis.RedisRateLimiter;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.Filter;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,12 +49,21 @@ public class ThrottleAutoConfiguration {
   static final class Stores implements AutoCloseable {
     final StoreFactory factory;
     final RedisLimits redis; // null for memory
+    /** Each rule's Redis store by the rule's name, as the throttle made them (for metrics and health). */
+    final Map<String, RedisRateLimiter<String>> redisStores = new ConcurrentHashMap<>();
 
     Stores(ThrottleProperties p) {
       if (ThrottleSettings.isRedis(p)) {
         Function<RedisLimits, StoreFactory> stores = ThrottleSettings.redis(p);
         this.redis = ThrottleSettings.connect(p);
-        this.factory = stores.apply(redis);
+        StoreFactory redisFactory = stores.apply(redis);
+        this.factory = rule -> {
+          KeyedRateLimiter<String> store = redisFactory.create(rule);
+          if (store instanceof RedisRateLimiter<String> r) {
+            redisStores.put(rule.name(), r);
+          }
+          return store;
+        };
       } else {
         this.redis = null;
         this.factory = ThrottleSettings.memory(p);
@@ -65,6 +78,16 @@ public class ThrottleAutoConfiguration {
     }
   }
 
+  /**
+   * Watches the throttle that the starter builds: given its builder before, and the throttle and its stores after
+   * (the Micrometer meters, when the application has Micrometer).
+   */
+  interface Observer {
+    void configure(HttpThrottle.Builder builder);
+
+    void built(HttpThrottle throttle, Stores stores);
+  }
+
   @Bean(destroyMethod = "close")
   @ConditionalOnMissingBean(HttpThrottle.class)
   Stores throttleStores(ThrottleProperties properties) {
@@ -74,9 +97,10 @@ public class ThrottleAutoConfiguration {
   /** The throttle of {@code throttle.routes}. */
   @Bean(destroyMethod = "close")
   @ConditionalOnMissingBean
-  public HttpThrottle httpThrottle(ThrottleProperties properties, Stores stores) {
+  public HttpThrottle httpThrottle(ThrottleProperties properties, Stores stores, ObjectProvider<Observer> observers) {
     HttpThrottle.Builder b = ThrottleSettings.builder(properties).trustedProxies(ThrottleSettings.proxies(properties))
         .stores(stores.factory);
+    observers.orderedStream().forEach(o -> o.configure(b));
     HttpThrottle throttle;
     try {
       throttle = b.build();
@@ -85,7 +109,18 @@ public class ThrottleAutoConfiguration {
     }
     log.info("Throttle: {} rule(s) on {}: {}", throttle.rules().size(),
         stores.redis == null ? "memory" : stores.redis, throttle.rules());
+    observers.orderedStream().forEach(o -> o.built(throttle, stores));
     return throttle;
+  }
+
+  /** Micrometer's meters of the throttle, when the application has Micrometer (and a {@code MeterRegistry}). */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnClass(name = "io.micrometer.core.instrument.MeterRegistry")
+  static class Metrics {
+    @Bean
+    Observer throttleMetrics(ObjectProvider<io.micrometer.core.instrument.MeterRegistry> registry) {
+      return new ThrottleMetrics(registry);
+    }
   }
 
   /** Closes the throttle as the application starts to stop, before the web server's graceful shutdown. */

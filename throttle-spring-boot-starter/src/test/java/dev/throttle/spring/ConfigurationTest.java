@@ -4,9 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.throttle.http.HttpThrottle;
 import dev.throttle.http.Rule;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.diagnostics.FailureAnalysis;
+import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.WebApplicationContextRunner;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
 
@@ -43,6 +46,26 @@ class ConfigurationTest {
                 "api.per-key: limit=100/s and 100000/day; path=/api; methods=GET,POST; key=header:X-API-Key;"
                     + " mode=delay; max-wait=2s; on-missing-key=reject",
                 "route-2: limit=5/min; key=ip; cost=2; dry-run=true"));
+  }
+
+  @Test
+  void withAMeterRegistryEachRulesCountersAreRegistered() {
+    app.withPropertyValues(API).withBean(MeterRegistry.class, SimpleMeterRegistry::new).run(context -> {
+      assertThat(context).hasNotFailed();
+      MeterRegistry registry = context.getBean(MeterRegistry.class);
+      assertThat(registry.find("throttle.http.requests").tag("rule", "route-1").counters())
+          .extracting(c -> c.getId().getTag("outcome")).containsExactlyInAnyOrder("allowed", "delayed", "refused");
+    });
+  }
+
+  /** An application without Micrometer (nor Actuator) on its class path starts, with its throttle and no meters. */
+  @Test
+  void withoutMicrometerTheApplicationStartsWithoutMeters() {
+    app.withPropertyValues(API)
+        .withClassLoader(new FilteredClassLoader("io.micrometer", "org.springframework.boot.actuate",
+            "org.springframework.boot.health"))
+        .run(context -> assertThat(context).hasNotFailed().hasSingleBean(HttpThrottle.class)
+            .hasSingleBean(FilterRegistrationBean.class).doesNotHaveBean(ThrottleAutoConfiguration.Observer.class));
   }
 
   @Test

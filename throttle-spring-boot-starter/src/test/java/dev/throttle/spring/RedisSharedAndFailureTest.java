@@ -1,6 +1,7 @@
 package dev.throttle.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.throttle.redis.RedisServer;
 import dev.throttle.spring.servletapp.ServletApp;
@@ -60,6 +61,38 @@ class RedisSharedAndFailureTest {
         assertThat(get(open, "erin")).isEqualTo(200); // beyond 2/min: allowed while Redis is away
       }
       assertThat(get(closed, "frank")).isEqualTo(429);
+      // Actuator's health: the throttle component DOWN (the connection's loss is seen as the socket closes)
+      HttpRequest health = HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+          + open.getEnvironment().getProperty("local.server.port") + "/actuator/health")).build();
+      await().atMost(Duration.ofSeconds(10))
+          .until(() -> client.send(health, HttpResponse.BodyHandlers.ofString()).statusCode() == 503);
+      assertThat(RedisStoreTest.component(client.send(health, HttpResponse.BodyHandlers.ofString()).body(), "throttle"))
+          .contains("\"status\":\"DOWN\"").contains("\"connected\":false");
+    }
+  }
+
+  /**
+   * A Redis that is connected but does not answer (CLIENT PAUSE): after five timeouts in a row the rule's circuit
+   * opens, and the health component says OUT_OF_SERVICE naming the rule, the connection still up.
+   */
+  @Test
+  void anOpenCircuitIsOutOfServiceInTheHealth() throws Exception {
+    try (RedisServer redis = RedisServer.start();
+        ConfigurableApplicationContext app = new SpringApplicationBuilder(ServletApp.class)
+            .properties("spring.config.name=redis", "server.port=0", "throttle.store=" + redis.uri(),
+                "throttle.on-redis-failure=fail-open")
+            .run("--throttle.redis-timeout=50ms")) { // over redis.yml's 1s
+      assertThat(get(app, "gina")).isEqualTo(200);
+      redis.cli("CLIENT", "PAUSE", "5000");
+      for (int i = 0; i < 6; i++) {
+        assertThat(get(app, "gina")).isEqualTo(200); // fail-open: each timeout answered by the policy
+      }
+      HttpRequest health = HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+          + app.getEnvironment().getProperty("local.server.port") + "/actuator/health")).build();
+      HttpResponse<String> answer = client.send(health, HttpResponse.BodyHandlers.ofString());
+      assertThat(answer.statusCode()).isEqualTo(503);
+      assertThat(RedisStoreTest.component(answer.body(), "throttle")).contains("\"status\":\"OUT_OF_SERVICE\"")
+          .contains("\"connected\":true").contains("\"openCircuits\":[\"keyed\"]");
     }
   }
 }

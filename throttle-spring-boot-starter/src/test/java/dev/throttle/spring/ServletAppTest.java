@@ -20,6 +20,6 @@ class ServletAppTest extends ThrottledAppContract {
   @Test
   void theServletFilterDecidesThroughTheConfiguredThrottle() {
     assertThat(filter.getFilter().throttle()).isSameAs(throttle);
-    assertThat(throttle.rules()).extracting(r -> r.name()).containsExactly("items", "slow", "keyed", "waiting", "encoded", "held");
+    assertThat(throttle.rules()).extracting(r -> r.name()).containsExactly("items", "slow", "keyed", "waiting", "encoded", "held", "metered");
   }
 }

@@ -101,6 +101,25 @@ abstract class ThrottledAppContract {
    * 4/s burst 1 in delay mode: of three requests sent at once, one passes at once and the others wait their turns,
    * 250 ms apart; none is refused. The last cannot have been answered before two turns (500 ms) went by.
    */
+  /**
+   * After a 429, the application's Actuator shows the throttle's counters in Prometheus's text format: by rule and
+   * outcome, the refused request as {@code refused}, and the rule's delayed count registered at 0 before any.
+   */
+  @Test
+  void theVerdictsAreCountedAtActuatorPrometheus() {
+    assertThat(get("/api/metered").statusCode()).isEqualTo(200);
+    assertThat(get("/api/metered").statusCode()).isEqualTo(429);
+    HttpResponse<String> scrape = get("/actuator/prometheus");
+    assertThat(scrape.statusCode()).isEqualTo(200);
+    PrometheusText metrics = PrometheusText.parse(scrape.body());
+    assertThat(metrics.type("throttle_http_requests_total")).isEqualTo("counter");
+    assertThat(metrics.value("throttle_http_requests_total", "outcome", "allowed", "rule", "metered")).isEqualTo(1.0);
+    assertThat(metrics.value("throttle_http_requests_total", "outcome", "refused", "rule", "metered")).isEqualTo(1.0);
+    assertThat(metrics.value("throttle_http_requests_total", "outcome", "delayed", "rule", "metered")).isEqualTo(0.0);
+    assertThat(metrics.value("throttle_http_unrouted_requests_total")).isGreaterThanOrEqualTo(0.0);
+    assertThat(metrics.type("throttle_http_wait_seconds")).isEqualTo("summary");
+  }
+
   @Test
   void delaysBeyondTheLimitInsteadOfRefusing() {
     long start = System.nanoTime();

@@ -11,7 +11,7 @@ public class WebFluxApp {
 
   @RestController
   static class Api {
-    @GetMapping({"/api/items", "/api/slow", "/api/keyed", "/api/wait", "/api/encoded", "/api/held", "/open"})
+    @GetMapping({"/api/items", "/api/slow", "/api/keyed", "/api/wait", "/api/encoded", "/api/held", "/api/metered", "/open"})
     Mono<String> items() {
       return Mono.just("ok");
     }
