@@ -32,8 +32,10 @@ class BomTest {
     assertThat(bom).as("no parent: a user importing the BOM gets Throttle's versions only").doesNotContain("<parent>");
     assertThat(first(bom, "<version>([^<]+)</version>")).isEqualTo(first(parent, "<version>([^<]+)</version>"));
     for (String module : published) {
-      assertThat(Files.readString(ROOT.resolve(module).resolve("pom.xml"))).as(module)
-          .doesNotContain("<maven.javadoc.skip>true").doesNotContain("<maven.source.skip>true");
+      // the default build: a profile for another line of a framework (the starter's -Pboot4) may skip them
+      String pom = Files.readString(ROOT.resolve(module).resolve("pom.xml"))
+          .replaceAll("(?s)<profiles>.*</profiles>", "");
+      assertThat(pom).as(module).doesNotContain("<maven.javadoc.skip>true").doesNotContain("<maven.source.skip>true");
     }
   }
 
