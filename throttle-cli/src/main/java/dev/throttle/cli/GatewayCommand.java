@@ -35,6 +35,10 @@ import picocli.CommandLine.Option;
         "Simple case with flags: one rule for every request. Several routes and rules: --config FILE (YAML; see "
             + "examples/throttle.yaml).",
         "Operations: GET /health and GET /metrics (Prometheus) on the admin address (127.0.0.1:8901 by default).",
+        "Reload: with --config, SIGHUP reads the file again and applies its routes and rules without dropping a "
+            + "connection; rules whose name, id and limit are unchanged keep their buckets. A file with an error, or "
+            + "that changes a setting read at start only (listen, upstream, store, timeouts), is refused and the "
+            + "configuration in force stays.",
         "Requests are HTTP/1.1 (or 1.0); what RFC 9112 refuses is answered 400 (501 for a transfer coding other "
             + "than chunked, 413/414/431 for oversized parts) and the connection closed: ambiguous framing, a "
             + "missing, repeated or invalid Host, bad field or chunk syntax. A connection is closed when its request "
@@ -170,14 +174,16 @@ final class GatewayCommand implements Callable<Integer> {
       return fail(err, "cannot start: " + e, 1);
     }
     CountDownLatch stop = new CountDownLatch(1);
-    if (!onTermination(stop::countDown)) {
+    boolean reloads = config != null && onSignals(new String[] {"HUP"}, () -> reload(gateway, err));
+    if (!onSignals(new String[] {"TERM", "INT"}, stop::countDown)) {
       // Without signal handlers the JVM's own shutdown still stops the gateway gracefully (its exit code is then
       // the signal's, 143 or 130).
       Runtime.getRuntime().addShutdownHook(new Thread(gateway::close, "throttle-gateway-shutdown"));
     }
     err.println("throttle gateway: listening on " + cfg.host() + ":" + gateway.port() + ", upstream "
         + cfg.upstream() + (gateway.adminPort() < 0 ? "" : ", admin http://" + cfg.adminHost() + ":"
-        + gateway.adminPort() + "/metrics") + "; Ctrl-C or SIGTERM stops it");
+        + gateway.adminPort() + "/metrics") + "; Ctrl-C or SIGTERM stops it"
+        + (reloads ? ", SIGHUP reloads " + config : ""));
     err.flush();
     stop.await();
     gateway.close();
@@ -320,11 +326,26 @@ final class GatewayCommand implements Callable<Integer> {
   }
 
   /**
-   * Calls {@code action} on SIGTERM and SIGINT instead of exiting, so that the command stops the gateway and returns
-   * 0. Uses the JDK's {@code sun.misc.Signal} (module jdk.unsupported) through reflection, since it has no public
-   * replacement; false when it is not there.
+   * On SIGHUP: reads the configuration file again and applies it ({@link Gateway#reload}); a file that cannot be
+   * read or applied is reported, and the gateway goes on with the configuration it had.
    */
-  private static boolean onTermination(Runnable action) {
+  private void reload(Gateway gateway, PrintWriter err) {
+    try {
+      Gateway.Reload r = gateway.reload(GatewayConfig.load(config));
+      err.println("throttle gateway: reloaded " + config + ": " + r);
+    } catch (RuntimeException e) { // ConfigException above all: the file's line and value are named
+      err.println("throttle gateway: reload of " + config + " refused, the configuration in force is unchanged: "
+          + e.getMessage());
+    }
+    err.flush();
+  }
+
+  /**
+   * Calls {@code action} on the signals {@code names} (SIGTERM and SIGINT: instead of exiting, so that the command
+   * stops the gateway and returns 0). Uses the JDK's {@code sun.misc.Signal} (module jdk.unsupported) through
+   * reflection, since it has no public replacement; false when it is not there.
+   */
+  private static boolean onSignals(String[] names, Runnable action) {
     try {
       Class<?> signal = Class.forName("sun.misc.Signal");
       Class<?> handler = Class.forName("sun.misc.SignalHandler");
@@ -341,7 +362,7 @@ final class GatewayCommand implements Callable<Integer> {
         };
       };
       Object h = Proxy.newProxyInstance(GatewayCommand.class.getClassLoader(), new Class<?>[] {handler}, call);
-      for (String name : new String[] {"TERM", "INT"}) {
+      for (String name : names) {
         handle.invoke(null, signal.getConstructor(String.class).newInstance(name), h);
       }
       return true;

@@ -252,6 +252,71 @@ class GatewayCommandTest {
     }
   }
 
+  /** SIGHUP re-reads the file: a new limit applies; a file with an error is refused and the old one stays. */
+  @Test
+  void sighupReloadsTheConfigurationFileAndRefusesABadOne(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("gw.yaml");
+    String head = "listen: 127.0.0.1:0\nadmin: off\nupstream: " + upstreamUri() + "\nroutes:\n  - name: api\n"
+        + "    rules:\n      - limit: ";
+    Files.writeString(file, head + "1/min\n");
+    Process p = launch("--config", file.toString());
+    List<String> output = new ArrayList<>();
+    try {
+      BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+      int port = Integer.parseInt(awaitListening(out, output).group(1));
+      assertThat(output.get(output.size() - 1)).endsWith("SIGHUP reloads " + file);
+      HttpClient client = HttpClient.newHttpClient();
+      URI uri = URI.create("http://127.0.0.1:" + port + "/x");
+      assertThat(client.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString())
+          .statusCode()).isEqualTo(200);
+      assertThat(client.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString())
+          .statusCode()).isEqualTo(429);
+
+      Files.writeString(file, head + "3/min\n");
+      hangUp(p);
+      assertThat(awaitLine(out, output, "throttle gateway: reloaded")).isEqualTo("throttle gateway: reloaded "
+          + file + ": kept=[] restarted=[api] added=[] removed=[]");
+      HttpResponse<String> after = client.send(HttpRequest.newBuilder(uri).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(after.statusCode()).isEqualTo(200);
+      assertThat(after.headers().firstValue("RateLimit-Policy")).hasValue("\"api\";q=3;w=60");
+
+      Files.writeString(file, head + "3/fortnight\n");
+      hangUp(p);
+      assertThat(awaitLine(out, output, "throttle gateway: reload of")).startsWith("throttle gateway: reload of "
+          + file + " refused, the configuration in force is unchanged: ").contains("3/fortnight");
+      List<Integer> statuses = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        statuses.add(client.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString())
+            .statusCode());
+      }
+      assertThat(statuses).as("the 3/min bucket, 2 tokens left").containsExactly(200, 200, 429);
+
+      p.toHandle().destroy(); // SIGTERM
+      assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+      assertThat(p.exitValue()).as("output: %s", output).isZero();
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
+  private static void hangUp(Process p) throws Exception {
+    Process kill = new ProcessBuilder("kill", "-HUP", Long.toString(p.pid())).inheritIO().start();
+    assertThat(kill.waitFor(10, TimeUnit.SECONDS)).isTrue();
+    assertThat(kill.exitValue()).isZero();
+  }
+
+  /** Reads the child's output up to the first line that starts with {@code prefix}, and returns it. */
+  private static String awaitLine(BufferedReader out, List<String> output, String prefix) throws IOException {
+    for (String line = out.readLine(); line != null; line = out.readLine()) {
+      output.add(line);
+      if (line.startsWith(prefix)) {
+        return line;
+      }
+    }
+    throw new AssertionError("no line starting with '" + prefix + "': " + output);
+  }
+
   @Test
   void anUnreachableUpstreamIsAWarningAnd502s() throws Exception {
     int closed;

@@ -1,6 +1,8 @@
 package dev.throttle.gateway;
 
+import dev.throttle.core.KeyedRateLimiter;
 import dev.throttle.http.HttpThrottle;
+import dev.throttle.http.Rule;
 import dev.throttle.http.StoreFactory;
 import dev.throttle.redis.RedisLimits;
 import dev.throttle.redis.RedisRateLimiter;
@@ -19,12 +21,16 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.PoolOptions;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -63,55 +69,102 @@ public final class Gateway implements AutoCloseable {
   private final GatewayConfig config;
   private final Vertx vertx;
   private final RedisLimits redis;
-  private final Map<String, RedisRateLimiter<String>> redisLimiters;
-  private final HttpThrottle throttle;
   private final Metrics metrics;
   private final List<HttpServer> servers = Collections.synchronizedList(new ArrayList<>());
   private final CompletableFuture<Void> closed = new CompletableFuture<>();
+  /** The routes in force and their throttle; a reload replaces both at once. */
+  private volatile Active active;
+  /** Throttles replaced by a reload that still hold waiting requests: they are answered, or closed at shutdown. */
+  private final List<HttpThrottle> retired = new CopyOnWriteArrayList<>();
   private HttpServer admin;
   private int port;
   private volatile boolean closing;
 
+  /**
+   * The configuration in force, its throttle, and each rule's store in the order of the routes (so that a reload
+   * can hand a store on to a rule that keeps its buckets).
+   */
+  private record Active(GatewayConfig config, HttpThrottle throttle, List<RuleStore> stores) {}
+
+  /** A rule and the store it decides through. */
+  private record RuleStore(Rule rule, KeyedRateLimiter<String> store) {}
+
   private Gateway(GatewayConfig config) {
     this.config = config;
     this.metrics = new Metrics(config.routes());
-    Map<String, RedisRateLimiter<String>> limiters = new LinkedHashMap<>();
-    StoreFactory stores;
-    if (config.redisUri() == null) {
-      this.redis = null;
-      stores = StoreFactory.inMemory(config.maxKeys());
-    } else {
-      this.redis = RedisLimits.connect(config.redisUri());
-      stores = rule -> {
-        RedisRateLimiter<String> limiter = redis.limiter(rule.limit())
-            .prefix(config.redisPrefix()) // the throttle puts the rule's id in every key
-            .timeout(config.redisTimeout())
-            .onFailure(config.redisFailure())
-            .build();
-        limiters.put(rule.name(), limiter);
-        return limiter;
-      };
-    }
-    HttpThrottle.Builder b = HttpThrottle.builder().stores(stores).legacyHeaders(config.legacyHeaders())
-        .rateLimitHeaders(config.rateLimitHeaders())
-        .onVerdict(metrics::onVerdict);
-    for (GatewayConfig.Route route : config.routes()) {
-      b.ruleGroup(route.rules());
-    }
+    this.redis = config.redisUri() == null ? null : RedisLimits.connect(config.redisUri());
     try {
-      this.throttle = b.build();
+      this.active = activate(config, List.of());
     } catch (RuntimeException e) {
       if (redis != null) {
         redis.close();
       }
-      throw new ConfigException(e.getMessage());
+      throw e;
     }
-    this.redisLimiters = Collections.unmodifiableMap(limiters);
-    metrics.bind(throttle::waiting, redisLimiters, redis);
+    metrics.bindWaiting(this::waiting);
     if (redis != null) {
-      warmUp();
+      metrics.bindConnection(redis);
     }
     this.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(config.eventLoops()));
+  }
+
+  /**
+   * Builds the throttle of {@code cfg}'s routes. A rule with the name, id and limit of one in {@code previous} takes
+   * that rule's store, and so its buckets; any other rule gets a new store. Redis stores are warmed up and their
+   * meters bound.
+   *
+   * @throws ConfigException if the throttle cannot be built (nothing is changed then)
+   */
+  private Active activate(GatewayConfig cfg, List<RuleStore> previous) {
+    Map<String, ArrayDeque<KeyedRateLimiter<String>>> reusable = new HashMap<>();
+    for (RuleStore rs : previous) {
+      reusable.computeIfAbsent(carryKey(rs.rule()), k -> new ArrayDeque<>()).add(rs.store());
+    }
+    List<RuleStore> stores = new ArrayList<>();
+    Map<String, RedisRateLimiter<String>> fresh = new LinkedHashMap<>();
+    StoreFactory memory = StoreFactory.inMemory(cfg.maxKeys());
+    StoreFactory factory = rule -> {
+      ArrayDeque<KeyedRateLimiter<String>> carried = reusable.get(carryKey(rule));
+      KeyedRateLimiter<String> store = carried == null || carried.isEmpty() ? null : carried.poll();
+      if (store == null) {
+        if (redis == null) {
+          store = memory.create(rule);
+        } else {
+          RedisRateLimiter<String> limiter = redis.limiter(rule.limit())
+              .prefix(cfg.redisPrefix()) // the throttle puts the rule's id in every key
+              .timeout(cfg.redisTimeout())
+              .onFailure(cfg.redisFailure())
+              .build();
+          fresh.put(rule.name(), limiter);
+          store = limiter;
+        }
+      }
+      stores.add(new RuleStore(rule, store));
+      return store;
+    };
+    HttpThrottle.Builder b = HttpThrottle.builder().stores(factory).legacyHeaders(cfg.legacyHeaders())
+        .rateLimitHeaders(cfg.rateLimitHeaders())
+        .onVerdict(metrics::onVerdict);
+    for (GatewayConfig.Route route : cfg.routes()) {
+      b.ruleGroup(route.rules());
+    }
+    HttpThrottle throttle;
+    try {
+      throttle = b.build();
+    } catch (RuntimeException e) {
+      throw new ConfigException(e.getMessage());
+    }
+    metrics.routes(cfg.routes());
+    fresh.forEach(metrics::bindRedis);
+    if (redis != null) {
+      warmUp(fresh.values());
+    }
+    return new Active(cfg, throttle, List.copyOf(stores));
+  }
+
+  /** What a rule must keep for its buckets to carry over a reload: its name, its id and its limit. */
+  private static String carryKey(Rule rule) {
+    return rule.name() + "\n" + rule.id() + "\n" + rule.limit();
   }
 
   /** The caller key of the warm-up decisions: no key resolver produces it (theirs are {@code kind:value}). */
@@ -123,14 +176,14 @@ public final class Gateway implements AutoCloseable {
    * the failure policy would then answer (a refusal, with the default fail-closed). Takes one token of a key of its
    * own per call; gives up after 3 s in all (Redis away: the gateway starts, and the failure policy answers).
    */
-  private void warmUp() {
+  private void warmUp(Collection<RedisRateLimiter<String>> limiters) {
     if (!redis.isConnected()) {
       log.warn("gateway: Redis is not connected at start; decisions are answered by the failure policy ({}) until it"
           + " is", config.redisFailure());
       return;
     }
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
-    for (RedisRateLimiter<String> limiter : redisLimiters.values()) {
+    for (RedisRateLimiter<String> limiter : limiters) {
       while (limiter.stats().fromRedis() == 0 && System.nanoTime() < deadline) {
         try {
           limiter.decideAsync(WARM_UP_KEY, 1).get(1, TimeUnit.SECONDS);
@@ -224,7 +277,7 @@ public final class Gateway implements AutoCloseable {
           // that Framing does not check.
           .setHttp2ClearTextEnabled(false)
           .setIdleTimeout(120));
-      Proxy proxy = new Proxy(throttle, metrics, client, config, context);
+      Proxy proxy = new Proxy(() -> active.throttle(), metrics, client, config, context);
       server.connectionHandler(proxy::connected).requestHandler(proxy).invalidRequestHandler(proxy::invalid);
       return server.listen().onSuccess(servers::add);
     }
@@ -244,7 +297,7 @@ public final class Gateway implements AutoCloseable {
       String status = closing ? "stopping" : redisUp ? "up" : "degraded";
       String body = "{\"status\":\"" + status + "\",\"store\":\"" + (redis == null ? "memory" : "redis") + "\""
           + (redis == null ? "" : ",\"redis\":\"" + (redisUp ? "connected" : "disconnected") + "\"")
-          + ",\"waiting\":" + throttle.waiting() + ",\"in_flight\":" + metrics.inFlight().get() + "}";
+          + ",\"waiting\":" + waiting() + ",\"in_flight\":" + metrics.inFlight().get() + "}";
       request.response().setStatusCode(closing ? 503 : 200).putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
           .end(body);
     } else {
@@ -265,9 +318,130 @@ public final class Gateway implements AutoCloseable {
     return admin == null ? -1 : admin.actualPort();
   }
 
-  /** The configuration it runs with. */
+  /** The configuration it runs with: the one it started with, or the last one {@linkplain #reload reloaded}. */
   public GatewayConfig config() {
-    return config;
+    return active.config();
+  }
+
+  /** Requests waiting for their turn or for the store, under the routes in force and those a reload replaced. */
+  private int waiting() {
+    int n = active.throttle().waiting();
+    for (HttpThrottle t : retired) {
+      n += t.waiting();
+    }
+    return n;
+  }
+
+  /**
+   * What a {@linkplain #reload reload} did to the rules, by name: {@code kept} rules decide through the same buckets
+   * as before (the name, id and limit are unchanged; the path, methods, key, mode and the rest may have changed),
+   * {@code restarted} ones have a new limit or id and start with full buckets, {@code added} ones are new, and
+   * {@code removed} ones are gone.
+   */
+  public record Reload(List<String> kept, List<String> restarted, List<String> added, List<String> removed) {
+
+    public Reload {
+      kept = List.copyOf(kept);
+      restarted = List.copyOf(restarted);
+      added = List.copyOf(added);
+      removed = List.copyOf(removed);
+    }
+
+    @Override
+    public String toString() {
+      return "kept=" + kept + " restarted=" + restarted + " added=" + added + " removed=" + removed;
+    }
+  }
+
+  /** The settings a reload may change; any other is read at start only. */
+  private static final List<String> RELOADED = List.of("routes", "legacy-headers", "rate-limit-headers");
+
+  /**
+   * Replaces the routes and their rules with those of {@code next}, without dropping a connection: requests admitted
+   * from now on are decided by the new rules; a request already waiting (delay mode) keeps the place it has under
+   * the old ones. A rule keeps its buckets when its name, id and limit are unchanged (on Redis the buckets are the
+   * store's keys, and such a rule keeps them in any case).
+   *
+   * <p>Only the routes, {@code legacy-headers} and {@code rate-limit-headers} are reloaded; the listening and admin
+   * addresses, the upstream and its settings, the store and its settings, the timeouts and the event loops are
+   * read at start.
+   *
+   * @throws ConfigException if {@code next} changes a setting read at start only (naming it), or its rules cannot
+   *     be enforced; the gateway then goes on with the configuration it had
+   * @throws IllegalStateException if the gateway is closed
+   */
+  public synchronized Reload reload(GatewayConfig next) {
+    if (closing) {
+      throw new IllegalStateException("the gateway is closed");
+    }
+    Active old = active;
+    String unchanged = startOnlyChange(old.config(), next);
+    if (unchanged != null) {
+      throw new ConfigException(unchanged);
+    }
+    Active now = activate(next, old.stores());
+    Map<String, Rule> before = new LinkedHashMap<>();
+    old.stores().forEach(rs -> before.putIfAbsent(rs.rule().name(), rs.rule()));
+    List<String> kept = new ArrayList<>();
+    List<String> restarted = new ArrayList<>();
+    List<String> added = new ArrayList<>();
+    for (RuleStore rs : now.stores()) {
+      String name = rs.rule().name();
+      Rule was = before.remove(name);
+      if (was == null) {
+        added.add(name);
+      } else if (old.stores().stream().anyMatch(o -> o.store() == rs.store())) {
+        kept.add(name);
+      } else {
+        restarted.add(name);
+      }
+    }
+    Reload result = new Reload(kept, restarted, added, new ArrayList<>(before.keySet()));
+    active = now;
+    retired.removeIf(t -> t.waiting() == 0);
+    if (old.throttle().waiting() > 0) {
+      retired.add(old.throttle());
+    }
+    log.info("gateway reloaded: {} routes={}", result,
+        next.routes().stream().map(r -> r.name() + " " + r.path() + " " + r.rules()).toList());
+    return result;
+  }
+
+  /** Which setting read at start only differs between {@code a} and {@code b}, as a message; null if none. */
+  private static String startOnlyChange(GatewayConfig a, GatewayConfig b) {
+    Object[][] settings = {
+        {"listen", a.host() + ":" + a.port(), b.host() + ":" + b.port()},
+        {"admin", a.adminHost() + ":" + a.adminPort(), b.adminHost() + ":" + b.adminPort()},
+        {"upstream", a.upstream(), b.upstream()},
+        {"store", a.redisUri(), b.redisUri()},
+        {"redis timeout", a.redisTimeout(), b.redisTimeout()},
+        {"redis on-failure", a.redisFailure(), b.redisFailure()},
+        {"redis prefix", a.redisPrefix(), b.redisPrefix()},
+        {"max-keys", a.maxKeys(), b.maxKeys()},
+        {"connect-timeout", a.connectTimeout(), b.connectTimeout()},
+        {"upstream-timeout", a.upstreamTimeout(), b.upstreamTimeout()},
+        {"max-body", a.maxBodyBytes(), b.maxBodyBytes()},
+        {"grace", a.grace(), b.grace()},
+        {"header-timeout", a.headerTimeout(), b.headerTimeout()},
+        {"idle-timeout", a.idleTimeout(), b.idleTimeout()},
+        {"event-loops", a.eventLoops(), b.eventLoops()},
+        {"upstream-connections", a.upstreamConnections(), b.upstreamConnections()}};
+    for (Object[] s : settings) {
+      if (!String.valueOf(s[1]).equals(String.valueOf(s[2]))) { // the text: a failure policy has no equals
+        return "cannot reload: " + s[0] + " changed from " + redact(s[1]) + " to " + redact(s[2]) + ", and it is "
+            + "read at start only (a reload changes " + String.join(", ", RELOADED) + "); restart the gateway to "
+            + "change it. The gateway goes on with the configuration it had.";
+      }
+    }
+    return null;
+  }
+
+  /** A Redis URI may hold a password: shown without its user information. */
+  private static Object redact(Object value) {
+    if (value instanceof String text && text.contains("@") && text.contains("://")) {
+      return text.substring(0, text.indexOf("://") + 3) + "***@" + text.substring(text.lastIndexOf('@') + 1);
+    }
+    return value;
   }
 
   /** The Prometheus text of {@code /metrics}, as a scrape would read it now. */
@@ -295,7 +469,7 @@ public final class Gateway implements AutoCloseable {
       return;
     }
     closing = true;
-    log.info("gateway stopping: no new connections; waiting={} in_flight={} grace={}", throttle.waiting(),
+    log.info("gateway stopping: no new connections; waiting={} in_flight={} grace={}", waiting(),
         metrics.inFlight().get(), dev.throttle.core.Durations.format(grace));
     List<Future<Void>> stops = new ArrayList<>();
     synchronized (servers) {
@@ -303,7 +477,8 @@ public final class Gateway implements AutoCloseable {
         stops.add(s.shutdown(grace.toMillis(), TimeUnit.MILLISECONDS));
       }
     }
-    throttle.close(); // waiting requests answered 503 while their connections are open
+    active.throttle().close(); // waiting requests answered 503 while their connections are open
+    retired.forEach(HttpThrottle::close);
     Promise<Void> all = Promise.promise();
     Future.join(stops).onComplete(ar -> all.complete());
     awaitQuietly(all.future(), grace.toMillis() + 5_000, "connections still open after the grace period were closed");

@@ -8,6 +8,7 @@ import dev.throttle.redis.RedisLimits;
 import dev.throttle.redis.RedisRateLimiter;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -75,16 +76,15 @@ final class Metrics {
   private final Counter[] connectionTimeouts = new Counter[ConnectionTimeout.values().length];
   private final AtomicInteger inFlight = new AtomicInteger();
 
+  /** The route of each rule, for the {@code route} tag; replaced by a reload. */
+  private volatile Map<String, String> routeOfRule = Map.of();
+
   Metrics(List<GatewayConfig.Route> routes) {
-    Map<String, String> routeOfRule = new HashMap<>();
-    for (GatewayConfig.Route route : routes) {
-      for (Rule rule : route.rules()) {
-        routeOfRule.put(rule.name(), route.name());
-      }
-    }
-    verdicts = HttpMetrics.of(registry, PREFIX,
-        rule -> routeOfRule.containsKey(rule) ? Tags.of("route", routeOfRule.get(rule)) : Tags.empty());
-    routeOfRule.keySet().forEach(verdicts::register);
+    verdicts = HttpMetrics.of(registry, PREFIX, rule -> {
+      String route = routeOfRule.get(rule);
+      return route == null ? Tags.empty() : Tags.of("route", route);
+    });
+    routes(routes);
     decision = Timer.builder(PREFIX + ".decision")
         .description("Time to decide a request (store round trip included, waiting for a turn excluded)")
         .serviceLevelObjectives(BUCKETS).register(registry);
@@ -111,18 +111,48 @@ final class Metrics {
   }
 
   /**
-   * The meters that read the throttle and the stores, once they are built: requests waiting, and each rule's Redis
-   * store with the connection (none without Redis).
+   * The rules to count, each tagged with its route: those of the start, then of each reload (a rule's count goes on
+   * across reloads; a removed rule's stays at what it reached).
    */
-  void bind(IntSupplier waiting, Map<String, RedisRateLimiter<String>> redisLimiters, RedisLimits redis) {
+  void routes(List<GatewayConfig.Route> routes) {
+    Map<String, String> map = new HashMap<>(routeOfRule);
+    for (GatewayConfig.Route route : routes) {
+      for (Rule rule : route.rules()) {
+        map.put(rule.name(), route.name());
+      }
+    }
+    routeOfRule = Map.copyOf(map);
+    for (GatewayConfig.Route route : routes) {
+      for (Rule rule : route.rules()) {
+        verdicts.register(rule.name());
+      }
+    }
+  }
+
+  /** The gauge of requests waiting for their turn (delay mode) or for the store. */
+  void bindWaiting(IntSupplier waiting) {
     Gauge.builder(PREFIX + ".waiting", waiting, IntSupplier::getAsInt)
         .description("Requests waiting for their turn (delay mode) or for the store")
         .strongReference(true) // a gauge holds its object weakly, and nothing else holds this method reference
         .register(registry);
-    if (redis != null) {
-      RedisMetrics.bindConnection(registry, PREFIX, redis);
-      redisLimiters.forEach((rule, limiter) -> RedisMetrics.bind(registry, PREFIX, rule, limiter));
+  }
+
+  /** The Redis connection's meters. */
+  void bindConnection(RedisLimits redis) {
+    RedisMetrics.bindConnection(registry, PREFIX, redis);
+  }
+
+  /**
+   * A rule's Redis store's meters; those of a store the rule had before a reload are replaced (the counts read the
+   * new store from then on, which Prometheus takes as a counter reset).
+   */
+  void bindRedis(String rule, RedisRateLimiter<String> limiter) {
+    for (Meter m : registry.getMeters()) {
+      if (m.getId().getName().startsWith(PREFIX + ".redis.") && rule.equals(m.getId().getTag("rule"))) {
+        registry.remove(m);
+      }
     }
+    RedisMetrics.bind(registry, PREFIX, rule, limiter);
   }
 
   /** Every rule's verdict (the throttle's listener); a request no route covers has no rule. */

@@ -25,6 +25,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,7 +49,7 @@ final class Proxy implements Handler<HttpServerRequest> {
 
   private static final String PROBLEM = "application/problem+json";
 
-  private final HttpThrottle throttle;
+  private final Supplier<HttpThrottle> throttle;
   private final Metrics metrics;
   private final HttpClient client;
   private final String upstreamHost;
@@ -66,7 +67,8 @@ final class Proxy implements Handler<HttpServerRequest> {
   /** Requests refused for their own faults: a client can send any number of them. */
   private static final LimitedLog clientErrors = new LimitedLog(log, "1/s burst 5");
 
-  Proxy(HttpThrottle throttle, Metrics metrics, HttpClient client, GatewayConfig config, Context context) {
+  /** @param throttle the throttle in force, read per request (a reload replaces it) */
+  Proxy(Supplier<HttpThrottle> throttle, Metrics metrics, HttpClient client, GatewayConfig config, Context context) {
     this.throttle = throttle;
     this.metrics = metrics;
     this.client = client;
@@ -168,7 +170,7 @@ final class Proxy implements Handler<HttpServerRequest> {
           "The request path is not a valid URI path."));
       return;
     }
-    Admission admission = throttle.admit(view);
+    Admission admission = throttle.get().admit(view);
     CompletableFuture<Verdict> verdict = admission.verdict();
     if (verdict.isDone()) {
       carryOut(request, verdict.join(), start);
