@@ -40,6 +40,8 @@ final class BucketScript {
   static final int CANCEL = 4;
   /** The decision a request would get, writing nothing. */
   static final int ESTIMATE = 5;
+  /** Several decisions for one key, in order, in one call ({@link #manyArgs}). */
+  static final int DECIDE_MANY = 6;
 
   static final int ALLOWED = 1;
   static final int RESERVED = 2;
@@ -108,6 +110,47 @@ final class BucketScript {
       b.putDouble(p);
     }
     return b.array();
+  }
+
+  /**
+   * The arguments of {@link #DECIDE_MANY}: the decisions of {@code costs}, in their order, each against the buckets
+   * the ones before it left.
+   */
+  byte[][] manyArgs(long[] costs, int count, long nowMicros, long minTtlMillis) {
+    ByteBuffer c = ByteBuffer.allocate(8 * count).order(ByteOrder.LITTLE_ENDIAN);
+    for (int i = 0; i < count; i++) {
+      c.putDouble(costs[i]);
+    }
+    return new byte[][] {numbers(DECIDE_MANY, count, nowMicros, minTtlMillis, 0), c.array()};
+  }
+
+  /** Reads the reply of {@link #DECIDE_MANY}: {@code count} decisions, each in the short or the long form. */
+  Decision[] parseMany(List<?> reply, int count) {
+    Decision[] out = new Decision[count];
+    int i = 0;
+    for (int d = 0; d < count; d++) {
+      if (reply == null || i >= reply.size()) {
+        throw new IllegalStateException("unexpected reply from the rate-limit script for " + count + " decisions: "
+            + reply);
+      }
+      long flag = number(reply, i);
+      if (flag < 10 && i + 4 <= reply.size()) {
+        out[d] = decision((int) flag, number(reply, i + 1), number(reply, i + 2), number(reply, i + 3));
+        i += 4;
+      } else if (flag >= 10 && i + 7 <= reply.size()) {
+        out[d] = decision((int) flag - 10, number(reply, i + 1), nanos(number(reply, i + 2), number(reply, i + 3)),
+            nanos(number(reply, i + 4), number(reply, i + 5)));
+        i += 7;
+      } else {
+        throw new IllegalStateException("unexpected reply from the rate-limit script for " + count + " decisions: "
+            + reply);
+      }
+    }
+    if (i != reply.size()) {
+      throw new IllegalStateException("unexpected reply from the rate-limit script for " + count + " decisions: "
+          + reply);
+    }
+    return out;
   }
 
   /** The arguments that give a reservation's tokens back if its keys still hold {@code after}. */

@@ -9,12 +9,17 @@ import dev.throttle.core.Reservation;
 import dev.throttle.core.Scheduler;
 import dev.throttle.core.internal.Waits;
 import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,8 +41,7 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
     }
   }
 
-  private static final CompletableFuture<BucketScript.Result> CIRCUIT_OPEN =
-      CompletableFuture.failedFuture(new CircuitOpenException());
+  private static final CircuitOpenException CIRCUIT_OPEN = new CircuitOpenException();
 
   private final RedisLimits redis;
   private final Limit limit;
@@ -123,13 +127,13 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
         return CompletableFuture.completedFuture(refused);
       }
     }
-    return decideInRedis(key, cost, false)
-        .handle((result, failure) -> {
+    return coalesced(key, cost)
+        .handle((decision, failure) -> {
           if (failure != null) {
             return degradedDecision(key, cost, failure, true);
           }
-          remember(key, cost, result.decision());
-          return result.decision();
+          remember(key, cost, decision);
+          return decision;
         });
   }
 
@@ -151,6 +155,15 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
     limit.checkCost(cost);
     int op = withTime ? BucketScript.DECIDE_TIMED : BucketScript.DECIDE;
     return call(keys.of(key), script.args(op, cost, nowMicros(), minTtlMillis, 0));
+  }
+
+  /** Several decisions for one key in one call, as a coalesced batch goes (for tests that compare both paths). */
+  CompletableFuture<Decision[]> decideManyInRedis(K key, long[] costs) {
+    for (long c : costs) {
+      limit.checkCost(c);
+    }
+    return call(keys.of(key), script.manyArgs(costs, costs.length, nowMicros(), minTtlMillis), costs.length, true,
+        reply -> script.parseMany(reply, costs.length));
   }
 
   @Override
@@ -207,18 +220,29 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
   /**
    * One script call in flight. The first to settle it, the reply or the deadline, wins; the circuit and the counts
    * hear about it before anyone waiting on the future does (so {@link #stats()} read after a decision includes it).
+   * A call of {@code weight} decisions answered by Redis is counted by the caller (each decision may have timed out
+   * on its own), except when Redis answers after the deadline: then all of them are late.
    */
-  private final class Call extends CompletableFuture<BucketScript.Result> {
+  private final class Call<T> extends CompletableFuture<T> {
     private final AtomicBoolean settled = new AtomicBoolean();
+    private final int weight;
+    private final boolean counted;
+
+    Call(int weight, boolean counted) {
+      this.weight = weight;
+      this.counted = counted;
+    }
 
     @Override
-    public boolean complete(BucketScript.Result result) {
+    public boolean complete(T result) {
       if (!settled.compareAndSet(false, true)) {
-        late.increment(); // the deadline settled it first: Redis answered, too late
+        late.add(weight); // the deadline settled it first: Redis answered, too late
         return false;
       }
       circuit.success();
-      fromRedis.increment();
+      if (counted) {
+        fromRedis.add(weight);
+      }
       return super.complete(result);
     }
 
@@ -232,12 +256,21 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
     }
   }
 
-  /** One script call, answered within the timeout or failed; a failure is never an exception thrown here. */
+  /** One script call of one decision (or reservation, or estimate), answered within the timeout or failed. */
   private CompletableFuture<BucketScript.Result> call(byte[][] redisKeys, byte[][] args) {
+    return call(redisKeys, args, 1, true, script::parse);
+  }
+
+  /**
+   * One script call, answered within the timeout or failed; a failure is never an exception thrown here.
+   * {@code counted}: the call counts its {@code weight} decisions as answered by Redis when it is answered in time.
+   */
+  private <T> CompletableFuture<T> call(byte[][] redisKeys, byte[][] args, int weight, boolean counted,
+      Function<List<Object>, T> parse) {
     if (!circuit.tryPass()) {
-      return CIRCUIT_OPEN;
+      return CompletableFuture.failedFuture(CIRCUIT_OPEN);
     }
-    Call out = new Call();
+    Call<T> out = new Call<>(weight, counted);
     deadlines.watch(out);
     try {
       redis.eval(redisKeys, args, (reply, e) -> {
@@ -245,9 +278,9 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
           out.completeExceptionally(e);
           return;
         }
-        BucketScript.Result result;
+        T result;
         try {
-          result = script.parse(reply);
+          result = parse.apply(reply);
         } catch (RuntimeException bad) {
           out.completeExceptionally(bad);
           return;
@@ -258,6 +291,139 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
       out.completeExceptionally(e);
     }
     return out;
+  }
+
+  // ---- coalescing decisions for one key ----
+
+  /** The most decisions one coalesced call carries (the rest wait for the next). */
+  static final int MAX_COALESCED = 256;
+
+  /**
+   * The keys with a decision call in flight, each with the decisions that arrived for it since. Decisions for a key
+   * that arrive while a call for it is in flight wait for it, then go together as one script call
+   * ({@link BucketScript#DECIDE_MANY}), decided in the order they arrived, each against what the ones before it left:
+   * the answers are those of as many single calls in that order, and a hot key costs one round trip per batch
+   * instead of one per decision. A key without a call in flight goes at once, as a single call.
+   */
+  private final ConcurrentHashMap<K, Lane> lanes = new ConcurrentHashMap<>();
+
+  /** A key's decisions waiting for its call in flight; guarded by {@link #lanes}' per-key compute. */
+  private final class Lane {
+    final K key;
+    final byte[][] redisKeys;
+    final ArrayDeque<Pending> waiting = new ArrayDeque<>();
+
+    Lane(K key) {
+      this.key = key;
+      this.redisKeys = keys.of(key);
+    }
+  }
+
+  /** One decision asked for; its slot is completed by Redis's answer, or failed by its own deadline. */
+  private static final class Pending {
+    final long cost;
+    final CompletableFuture<Decision> slot = new CompletableFuture<>();
+
+    Pending(long cost) {
+      this.cost = cost;
+    }
+  }
+
+  private CompletableFuture<Decision> coalesced(K key, long cost) {
+    Pending p = new Pending(cost);
+    deadlines.watch(p.slot); // its own timeout, from now: also while it waits for the call ahead of it
+    boolean[] first = {false};
+    Lane lane = lanes.compute(key, (k, l) -> {
+      if (l == null) {
+        first[0] = true;
+        return new Lane(k);
+      }
+      l.waiting.add(p);
+      return l;
+    });
+    if (first[0]) {
+      send(lane, List.of(p));
+    }
+    return p.slot;
+  }
+
+  /** Sends a batch of a lane's decisions, then the next one when it is answered, until none is waiting. */
+  private void send(Lane lane, List<Pending> batch) {
+    while (batch != null) {
+      List<Pending> b = batch;
+      CompletableFuture<Decision[]> answer;
+      if (b.size() == 1) {
+        answer = call(lane.redisKeys, script.args(BucketScript.DECIDE, b.get(0).cost, nowMicros(), minTtlMillis, 0),
+            1, false, reply -> new Decision[] {script.parse(reply).decision()});
+      } else {
+        long[] costs = new long[b.size()];
+        for (int i = 0; i < costs.length; i++) {
+          costs[i] = b.get(i).cost;
+        }
+        answer = call(lane.redisKeys, script.manyArgs(costs, costs.length, nowMicros(), minTtlMillis), b.size(),
+            false, reply -> script.parseMany(reply, costs.length));
+      }
+      if (!answer.isDone()) {
+        answer.whenComplete((decisions, failure) -> {
+          settle(b, decisions, failure);
+          List<Pending> next = next(lane);
+          if (next != null) {
+            send(lane, next);
+          }
+        });
+        return;
+      }
+      // answered at once (the circuit is open): no recursion, whatever keeps arriving
+      if (answer.isCompletedExceptionally()) {
+        settle(b, null, failureOf(answer));
+      } else {
+        settle(b, answer.join(), null);
+      }
+      batch = next(lane);
+    }
+  }
+
+  private static Throwable failureOf(CompletableFuture<?> failed) {
+    try {
+      failed.join();
+      return new IllegalStateException("not failed");
+    } catch (java.util.concurrent.CompletionException e) {
+      return e.getCause();
+    } catch (java.util.concurrent.CancellationException e) {
+      return e;
+    }
+  }
+
+  private void settle(List<Pending> batch, Decision[] decisions, Throwable failure) {
+    for (int i = 0; i < batch.size(); i++) {
+      Pending p = batch.get(i);
+      if (failure != null) {
+        p.slot.completeExceptionally(failure);
+      } else if (p.slot.isDone()) {
+        late.increment(); // its own deadline passed while the call was out: decided by the failure policy
+      } else {
+        fromRedis.increment();
+        if (!p.slot.complete(decisions[i])) {
+          fromRedis.decrement();
+          late.increment();
+        }
+      }
+    }
+  }
+
+  /** The lane's next batch (decisions whose deadline has passed are left out), or null and the lane is removed. */
+  private List<Pending> next(Lane lane) {
+    List<Pending> next = new ArrayList<>();
+    lanes.compute(lane.key, (k, l) -> {
+      while (!l.waiting.isEmpty() && next.size() < MAX_COALESCED) {
+        Pending p = l.waiting.poll();
+        if (!p.slot.isDone()) {
+          next.add(p);
+        }
+      }
+      return next.isEmpty() && l.waiting.isEmpty() ? null : l;
+    });
+    return next.isEmpty() ? null : next;
   }
 
   /**

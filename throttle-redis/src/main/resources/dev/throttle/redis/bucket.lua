@@ -55,7 +55,8 @@ expires when its bucket is full again: a missing key is a full bucket, so no key
 the TTL for tests whose injected clock is not Redis's.
 
 ARGV[1] packs the numbers as little-endian doubles (one argument is much cheaper for Redis than ten): op (1 decide,
-2 decide answering the time, 3 reserve, 4 cancel, 5 estimate: the decision without writing anything), cost, now in microseconds (-1 for Redis TIME), minimum TTL in
+2 decide answering the time, 3 reserve, 4 cancel, 5 estimate: the decision without writing anything, 6 several
+decisions for the key, in order, whose costs ARGV[2] packs as doubles; cost is then their count), cost, now in microseconds (-1 for Redis TIME), minimum TTL in
 ms, maximum wait (microseconds, then the extra nanoseconds 0..999), then a, p, C, I for each key (I = 0: greedy).
 For a cancel, ARGV[2j] and ARGV[2j + 1] are key j's state before the reservation ('' for none) and the state it
 must still hold.
@@ -64,7 +65,8 @@ RETURNS for a decision {flag, remaining, wait_ns, reset_ns} (flag 1 allowed, 0 r
 2^53 nanoseconds (104 days), {flag + 10, remaining, wait_us, wait_ns, reset_us, reset_ns, now_us}; op 2 always
 answers the long form (for tests that need Redis's time). A reservation answers the long form, now_us, and for
 flag 2 (reserved, waiting) the state of each key before and after, to cancel it (flag 1: ready at once; 0: not
-granted). For a cancel, {1} when the tokens went back and {0} when they could not. (Every element of a reply costs
+granted). For a cancel, {1} when the tokens went back and {0} when they could not. Op 6 answers each decision's
+reply, short or long, one after the other (a reader tells them apart by the flag: below 10, short). (Every element of a reply costs
 Redis time, hence the short form.)
 ]]
 
@@ -83,7 +85,7 @@ local function divmod(x, y) -- x >= 0, y > 0, integers below 2^53: exact floor q
   return q, r
 end
 
-local DECIDE, RESERVE, CANCEL, ESTIMATE = 1, 3, 4, 5
+local DECIDE, RESERVE, CANCEL, ESTIMATE, DECIDE_MANY = 1, 3, 4, 5, 6
 local A = ARGV[1]
 local op, cost, now, minTtl, maxWaitUs, maxWaitNs = unpack('<dddddd', A)
 if now < 0 then
@@ -187,7 +189,7 @@ end
 
 -- A decision's reply: short while both times are below 2^53 nanoseconds (9007199254740 microseconds).
 local function reply(flag, remaining, waitUs, waitNs, resetUs, resetNs)
-  if (op == DECIDE or op == ESTIMATE) and waitUs < 9007199254740 and resetUs < 9007199254740 then
+  if (op == DECIDE or op == ESTIMATE or op == DECIDE_MANY) and waitUs < 9007199254740 and resetUs < 9007199254740 then
     return {flag, remaining, waitUs * 1000 + waitNs, resetUs * 1000 + resetNs}
   end
   return {flag + 10, remaining, waitUs, waitNs, resetUs, resetNs, now}
@@ -226,69 +228,108 @@ for j = 1, n do
 end
 
 local queued = t > now -- someone is waiting: nobody passes now, whatever the buckets hold
-local allowed = not queued
-local N = {}
-for j = 1, n do
-  N[j] = L[j] + cost * P[4 * j - 2]
-  if N[j] > 0 then
-    allowed = false
+
+-- The decision for a cost c against the buckets as they are (L, rebased to t), writing nothing: flag (1 allowed, 0
+-- refused), remaining, wait, reset, each bucket's level if allowed (N); and for a refusal to be queued (queued, or
+-- a reservation), the due time and each bucket's level right after that grant.
+local function decide(c)
+  local allowed = not queued
+  local N = {}
+  for j = 1, n do
+    N[j] = L[j] + c * P[4 * j - 2]
+    if N[j] > 0 then
+      allowed = false
+    end
   end
+
+  if allowed then
+    local remaining = -1
+    local resetUs, resetNs = 0, 0
+    for j = 1, n do
+      local left = divmod(-N[j], P[4 * j - 2])
+      if remaining < 0 or left < remaining then
+        remaining = left
+      end
+      resetUs, resetNs = later(resetUs, resetNs, timeTo(j, N[j] + P[4 * j - 1], t))
+    end
+    return 1, remaining, 0, 0, resetUs, resetNs, N
+  end
+
+  -- Refused now. The wait until every bucket holds the cost (counted from now, so it includes any queue ahead).
+  local waitUs, waitNs = 0, 0
+  for j = 1, n do
+    waitUs, waitNs = later(waitUs, waitNs, timeTo(j, N[j], t))
+  end
+  waitUs = waitUs + (t - now)
+
+  -- The request as the core's queue simulates it: granted at `due`, when every bucket holds its cost (the wait
+  -- rounded up to a whole microsecond), each bucket as it will be right after that grant. A reservation is written
+  -- so; while others wait, a refusal reports the reset as if it had queued too, as the core does.
+  local dueUs = waitUs
+  if waitNs > 0 then
+    dueUs = dueUs + 1
+  end
+  local due = now + dueUs
+  local after = {}
+  local queuedUs, queuedNs = 0, 0
+  if queued or op == RESERVE then
+    for j = 1, n do
+      after[j] = refill(j, L[j], steps(j, t, due)) + c * P[4 * j - 2]
+      queuedUs, queuedNs = later(queuedUs, queuedNs, timeTo(j, after[j] + P[4 * j - 1], due))
+    end
+    queuedUs = queuedUs + dueUs -- counted from due above; from now here
+  end
+
+  -- Refused with nobody waiting: the buckets as they are (t is now).
+  local remaining, resetUs, resetNs = 0, queuedUs, queuedNs
+  if not queued then
+    remaining, resetUs, resetNs = -1, 0, 0
+    for j = 1, n do
+      local left = divmod(-L[j], P[4 * j - 2])
+      if remaining < 0 or left < remaining then
+        remaining = left
+      end
+      resetUs, resetNs = later(resetUs, resetNs, timeTo(j, L[j] + P[4 * j - 1], t))
+    end
+  end
+  return 0, remaining, waitUs, waitNs, resetUs, resetNs, N, due, after, queuedUs, queuedNs
 end
 
-if allowed then
-  local remaining = -1
-  local resetUs, resetNs = 0, 0
-  for j = 1, n do
-    local left = divmod(-N[j], P[4 * j - 2])
-    if remaining < 0 or left < remaining then
-      remaining = left
+if op == DECIDE_MANY then
+  -- Decisions for one key, in the order given, each against the buckets the ones before it left: what as many
+  -- single decisions at this time would answer, one after the other. ARGV[2] packs the costs; `cost` is their count.
+  local out = {}
+  local taken = false
+  for i = 1, cost do
+    local flag, remaining, waitUs, waitNs, resetUs, resetNs, N = decide(unpack('<d', ARGV[2], 8 * i - 7))
+    if flag == 1 then
+      for j = 1, n do
+        L[j] = N[j]
+      end
+      taken = true
     end
-    resetUs, resetNs = later(resetUs, resetNs, timeTo(j, N[j] + P[4 * j - 1], t))
-    if op ~= ESTIMATE then
+    local r = reply(flag, remaining, waitUs, waitNs, resetUs, resetNs)
+    for k = 1, #r do
+      out[#out + 1] = r[k]
+    end
+  end
+  if taken then
+    for j = 1, n do
+      store(j, t, L[j])
+    end
+  end
+  return out
+end
+
+local flag, remaining, waitUs, waitNs, resetUs, resetNs, N, due, after, queuedUs, queuedNs = decide(cost)
+if flag == 1 then
+  if op ~= ESTIMATE then
+    for j = 1, n do
       store(j, t, N[j])
     end
   end
   return reply(1, remaining, 0, 0, resetUs, resetNs)
 end
-
--- Refused now. The wait until every bucket holds the cost (counted from now, so it includes any queue ahead).
-local waitUs, waitNs = 0, 0
-for j = 1, n do
-  waitUs, waitNs = later(waitUs, waitNs, timeTo(j, N[j], t))
-end
-waitUs = waitUs + (t - now)
-
--- The request as the core's queue simulates it: granted at `due`, when every bucket holds its cost (the wait
--- rounded up to a whole microsecond), each bucket as it will be right after that grant. A reservation is written
--- so; while others wait, a refusal reports the reset as if it had queued too, as the core does.
-local dueUs = waitUs
-if waitNs > 0 then
-  dueUs = dueUs + 1
-end
-local due = now + dueUs
-local after = {}
-local queuedUs, queuedNs = 0, 0
-if queued or op == RESERVE then
-  for j = 1, n do
-    after[j] = refill(j, L[j], steps(j, t, due)) + cost * P[4 * j - 2]
-    queuedUs, queuedNs = later(queuedUs, queuedNs, timeTo(j, after[j] + P[4 * j - 1], due))
-  end
-  queuedUs = queuedUs + dueUs -- counted from due above; from now here
-end
-
--- Refused with nobody waiting: the buckets as they are (t is now).
-local remaining, resetUs, resetNs = 0, queuedUs, queuedNs
-if not queued then
-  remaining, resetUs, resetNs = -1, 0, 0
-  for j = 1, n do
-    local left = divmod(-L[j], P[4 * j - 2])
-    if remaining < 0 or left < remaining then
-      remaining = left
-    end
-    resetUs, resetNs = later(resetUs, resetNs, timeTo(j, L[j] + P[4 * j - 1], t))
-  end
-end
-
 if op ~= RESERVE then
   return reply(0, remaining, waitUs, waitNs, resetUs, resetNs)
 end

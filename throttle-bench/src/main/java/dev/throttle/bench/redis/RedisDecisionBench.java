@@ -93,7 +93,7 @@ public final class RedisDecisionBench {
 
       String[] names = {"Throttle", "Bucket4j (Lettuce, CAS)", "trivial EVALSHA via Lettuce"};
       IntFunction<CompletableFuture<?>>[][] ops = ops(
-          new IntFunction[] {i -> throttle.decide(throttleKeys[0], 1), i -> throttle.decide(throttleKeys[i], 1)},
+          new IntFunction[] {i -> throttle.decideAsync(throttleKeys[0], 1), i -> throttle.decideAsync(throttleKeys[i], 1)},
           new IntFunction[] {i -> proxies[0].tryConsume(1), i -> proxies[i].tryConsume(1)},
           new IntFunction[] {i -> async.<Long>evalsha(sha, ScriptOutputType.INTEGER, noKeys).toCompletableFuture(),
               i -> async.<Long>evalsha(sha, ScriptOutputType.INTEGER, noKeys).toCompletableFuture()});

@@ -1,0 +1,148 @@
+package dev.throttle.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.throttle.core.Decision;
+import dev.throttle.core.Limit;
+import dev.throttle.core.ManualClock;
+import dev.throttle.core.Reservation;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Coalesced decisions (issue 15): decisions for one key that arrive while a call for it is in flight go to Redis
+ * together, and each gets what it would have got alone, in the order they arrived.
+ */
+class CoalescingTest {
+
+  private static RedisServer server;
+  private static RedisLimits redis;
+
+  @BeforeAll
+  static void startRedis() {
+    server = RedisServer.start();
+    redis = RedisLimits.connect(server.uri());
+  }
+
+  @AfterAll
+  static void stopRedis() {
+    redis.close();
+    server.close();
+  }
+
+  private static LuaRateLimiter<String> limiter(String limit, String prefix, ManualClock clock) {
+    return (LuaRateLimiter<String>) redis.limiter(Limit.parse(limit)).prefix(prefix).timeout(Duration.ofSeconds(5))
+        .clock(clock).scheduler(clock).build();
+  }
+
+  /**
+   * The same arrivals, at the same times, once as single calls one after the other and once as one coalesced call
+   * per instant: the same decision, decision by decision (greedy, interval and two-bucket limits; costs up to the
+   * burst; a reservation waiting ahead of them in some rounds).
+   */
+  @Test
+  void aCoalescedCallAnswersEachDecisionAsSingleCallsInTheirOrderWould() {
+    String[] limits = {"10/s burst 5", "4/s every 250ms", "3/s and 20/min", "1/min", "7/3s burst 7"};
+    Random random = new Random(15);
+    int compared = 0;
+    for (String text : limits) {
+      Limit limit = Limit.parse(text);
+      ManualClock clock = new ManualClock(0, 20_000 * 86_400_000_000_000L);
+      LuaRateLimiter<String> single = limiter(text, "single:", clock);
+      LuaRateLimiter<String> many = limiter(text, "many:", clock);
+      for (int round = 0; round < 40; round++) {
+        clock.advance(Duration.ofMillis(random.nextInt(400)));
+        if (random.nextInt(6) == 0) {
+          long cost = 1 + random.nextInt((int) Math.min(limit.burst(), 3));
+          Reservation a = single.reserveAsync("k", cost, Duration.ofSeconds(30)).join();
+          Reservation b = many.reserveAsync("k", cost, Duration.ofSeconds(30)).join();
+          assertThat(b.decision()).isEqualTo(a.decision());
+        }
+        int n = 2 + random.nextInt(12);
+        long[] costs = new long[n];
+        List<Decision> one = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+          costs[i] = 1 + random.nextInt((int) Math.min(limit.burst(), 4));
+          one.add(single.decideInRedis("k", costs[i], false).join().decision());
+        }
+        List<Decision> together = List.of(many.decideManyInRedis("k", costs).join());
+        assertThat(together).as("%s, round %d, costs %s", text, round, java.util.Arrays.toString(costs))
+            .isEqualTo(one);
+        compared += n;
+      }
+    }
+    assertThat(compared).isGreaterThan(1000);
+  }
+
+  /**
+   * 64 callers asking at once for one hot key on a real Redis: exactly the burst is allowed, every caller gets an
+   * answer from Redis, and Redis's own count of script calls (INFO commandstats) is below the decisions'.
+   */
+  @Test
+  void aHotKeyCostsFewerScriptCallsThanDecisionsAndKeepsTheLimitExact() throws Exception {
+    RedisRateLimiter<String> limiter = redis.limiter(Limit.parse("500/h burst 500")).prefix("hot:")
+        .timeout(Duration.ofSeconds(5)).build();
+    limiter.decideAsync("warm-up", 1).join();
+    long before = scriptCalls();
+    int callers = 64;
+    int each = 40;
+    ExecutorService pool = Executors.newFixedThreadPool(callers);
+    CountDownLatch go = new CountDownLatch(1);
+    List<CompletableFuture<List<Decision>>> all = new ArrayList<>();
+    for (int c = 0; c < callers; c++) {
+      all.add(CompletableFuture.supplyAsync(() -> {
+        try {
+          go.await();
+        } catch (InterruptedException e) {
+          throw new IllegalStateException(e);
+        }
+        List<CompletableFuture<Decision>> mine = new ArrayList<>();
+        for (int i = 0; i < each; i++) {
+          mine.add(limiter.decideAsync("hot", 1));
+        }
+        return mine.stream().map(CompletableFuture::join).toList();
+      }, pool));
+    }
+    go.countDown();
+    long allowed = 0;
+    for (CompletableFuture<List<Decision>> f : all) {
+      allowed += f.join().stream().filter(Decision::isAllowed).count();
+    }
+    pool.shutdown();
+    long calls = scriptCalls() - before;
+    assertThat(allowed).isEqualTo(500);
+    assertThat(limiter.stats().degraded()).isZero();
+    assertThat(limiter.stats().fromRedis()).isEqualTo(1 + callers * each);
+    assertThat(calls).as("script calls seen by Redis for %d decisions", callers * each)
+        .isPositive().isLessThan(callers * each / 4);
+  }
+
+  /** evalsha and eval calls so far, as Redis counts them. */
+  private static long scriptCalls() {
+    RedisClient client = RedisClient.create(server.uri());
+    try (StatefulRedisConnection<String, String> c = client.connect()) {
+      String stats = c.sync().info("commandstats");
+      long n = 0;
+      Matcher m = Pattern.compile("cmdstat_(evalsha|eval):calls=(\\d+)").matcher(stats);
+      while (m.find()) {
+        n += Long.parseLong(m.group(2));
+      }
+      return n;
+    } finally {
+      client.shutdown();
+    }
+  }
+}
