@@ -8,13 +8,13 @@ import dev.throttle.core.RateLimiter;
 import dev.throttle.core.Reservation;
 import dev.throttle.core.Scheduler;
 import dev.throttle.core.internal.Waits;
+import io.lettuce.core.cluster.SlotHash;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -58,6 +58,7 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
   private final KeyedRateLimiter<K> local; // the LOCAL policy's limiter, else null
   private final ShortCircuit<K> shortCircuit; // null unless enabled
   private final Decision fullBucketOne; // fail-open's answer to a cost of 1, the common one
+  private final boolean cluster; // batches hold the keys of one slot
   private final DegradedLog degradedLog = new DegradedLog(log);
 
   private final LongAdder fromRedis = new LongAdder();
@@ -94,6 +95,7 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
         : KeyedRateLimiter.<K>builder(localLimit).clock(localClock).scheduler(b.scheduler).build();
     this.shortCircuit = b.shortCircuit ? new ShortCircuit<>(localClock) : null;
     this.fullBucketOne = fullBucket(1);
+    this.cluster = b.redis.isCluster();
   }
 
   @Override
@@ -127,7 +129,7 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
         return CompletableFuture.completedFuture(refused);
       }
     }
-    return coalesced(key, cost)
+    return batched(key, cost)
         .handle((decision, failure) -> {
           if (failure != null) {
             return degradedDecision(key, cost, failure, true);
@@ -157,12 +159,14 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
     return call(keys.of(key), script.args(op, cost, nowMicros(), minTtlMillis, 0));
   }
 
-  /** Several decisions for one key in one call, as a coalesced batch goes (for tests that compare both paths). */
-  CompletableFuture<Decision[]> decideManyInRedis(K key, long[] costs) {
-    for (long c : costs) {
-      limit.checkCost(c);
+  /** Several decisions in one call, as a batch goes (for tests that compare both paths). */
+  CompletableFuture<Decision[]> decideManyInRedis(List<K> forKeys, long[] costs) {
+    byte[][] redisKeys = new byte[costs.length * script.buckets][];
+    for (int i = 0; i < costs.length; i++) {
+      limit.checkCost(costs[i]);
+      System.arraycopy(keys.of(forKeys.get(i)), 0, redisKeys, i * script.buckets, script.buckets);
     }
-    return call(keys.of(key), script.manyArgs(costs, costs.length, nowMicros(), minTtlMillis), costs.length, true,
+    return call(redisKeys, script.manyArgs(costs, costs.length, nowMicros(), minTtlMillis), costs.length, true,
         reply -> script.parseMany(reply, costs.length));
   }
 
@@ -293,82 +297,81 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
     return out;
   }
 
-  // ---- coalescing decisions for one key ----
+  // ---- batching decisions ----
 
-  /** The most decisions one coalesced call carries (the rest wait for the next). */
-  static final int MAX_COALESCED = 256;
+  /** The most decisions one batched call carries (the rest wait for the next). */
+  static final int MAX_BATCH = 128;
+
+  /** Decision calls in flight at most; decisions arriving beyond it wait and go together when one is answered. */
+  static final int MAX_CALLS_IN_FLIGHT = 4;
 
   /**
-   * The keys with a decision call in flight, each with the decisions that arrived for it since. Decisions for a key
-   * that arrive while a call for it is in flight wait for it, then go together as one script call
-   * ({@link BucketScript#DECIDE_MANY}), decided in the order they arrived, each against what the ones before it left:
-   * the answers are those of as many single calls in that order, and a hot key costs one round trip per batch
-   * instead of one per decision. A key without a call in flight goes at once, as a single call.
+   * Decisions wait here while {@link #MAX_CALLS_IN_FLIGHT} decision calls are out; when one is answered, those
+   * waiting go together as one script call ({@link BucketScript#DECIDE_MANY}, one per Cluster slot), decided in the
+   * order they arrived, each against what the ones before it left (a key may come several times): the answers are
+   * those of as many single calls in that order, and under load a call carries many decisions instead of one. With
+   * fewer calls out, a decision goes at once, alone, as before. Guarded by itself.
    */
-  private final ConcurrentHashMap<K, Lane> lanes = new ConcurrentHashMap<>();
+  private final ArrayDeque<Pending> waiting = new ArrayDeque<>();
 
-  /** A key's decisions waiting for its call in flight; guarded by {@link #lanes}' per-key compute. */
-  private final class Lane {
-    final K key;
+  private int callsInFlight; // guarded by waiting
+
+  /** One decision asked for; its slot is completed by Redis's answer, or failed by its own deadline. */
+  private final class Pending {
+    final long cost;
     final byte[][] redisKeys;
-    final ArrayDeque<Pending> waiting = new ArrayDeque<>();
+    final CompletableFuture<Decision> slot = new CompletableFuture<>();
 
-    Lane(K key) {
-      this.key = key;
+    Pending(K key, long cost) {
+      this.cost = cost;
       this.redisKeys = keys.of(key);
     }
   }
 
-  /** One decision asked for; its slot is completed by Redis's answer, or failed by its own deadline. */
-  private static final class Pending {
-    final long cost;
-    final CompletableFuture<Decision> slot = new CompletableFuture<>();
-
-    Pending(long cost) {
-      this.cost = cost;
-    }
-  }
-
-  private CompletableFuture<Decision> coalesced(K key, long cost) {
-    Pending p = new Pending(cost);
-    deadlines.watch(p.slot); // its own timeout, from now: also while it waits for the call ahead of it
-    boolean[] first = {false};
-    Lane lane = lanes.compute(key, (k, l) -> {
-      if (l == null) {
-        first[0] = true;
-        return new Lane(k);
+  private CompletableFuture<Decision> batched(K key, long cost) {
+    Pending p = new Pending(key, cost);
+    deadlines.watch(p.slot); // its own timeout, from now: also while it waits for a call to come back
+    boolean go;
+    synchronized (waiting) {
+      go = callsInFlight < MAX_CALLS_IN_FLIGHT;
+      if (go) {
+        callsInFlight++;
+      } else {
+        waiting.add(p);
       }
-      l.waiting.add(p);
-      return l;
-    });
-    if (first[0]) {
-      send(lane, List.of(p));
+    }
+    if (go) {
+      send(List.of(p));
     }
     return p.slot;
   }
 
-  /** Sends a batch of a lane's decisions, then the next one when it is answered, until none is waiting. */
-  private void send(Lane lane, List<Pending> batch) {
+  /** Sends a batch (one Cluster slot), then the next one when it is answered, while decisions are waiting. */
+  private void send(List<Pending> batch) {
     while (batch != null) {
       List<Pending> b = batch;
       CompletableFuture<Decision[]> answer;
       if (b.size() == 1) {
-        answer = call(lane.redisKeys, script.args(BucketScript.DECIDE, b.get(0).cost, nowMicros(), minTtlMillis, 0),
-            1, false, reply -> new Decision[] {script.parse(reply).decision()});
+        Pending p = b.get(0);
+        answer = call(p.redisKeys, script.args(BucketScript.DECIDE, p.cost, nowMicros(), minTtlMillis, 0), 1, false,
+            reply -> new Decision[] {script.parse(reply).decision()});
       } else {
         long[] costs = new long[b.size()];
+        byte[][] redisKeys = new byte[b.size() * script.buckets][];
         for (int i = 0; i < costs.length; i++) {
-          costs[i] = b.get(i).cost;
+          Pending p = b.get(i);
+          costs[i] = p.cost;
+          System.arraycopy(p.redisKeys, 0, redisKeys, i * script.buckets, script.buckets);
         }
-        answer = call(lane.redisKeys, script.manyArgs(costs, costs.length, nowMicros(), minTtlMillis), b.size(),
-            false, reply -> script.parseMany(reply, costs.length));
+        answer = call(redisKeys, script.manyArgs(costs, costs.length, nowMicros(), minTtlMillis), b.size(), false,
+            reply -> script.parseMany(reply, costs.length));
       }
       if (!answer.isDone()) {
         answer.whenComplete((decisions, failure) -> {
           settle(b, decisions, failure);
-          List<Pending> next = next(lane);
+          List<Pending> next = next();
           if (next != null) {
-            send(lane, next);
+            send(next);
           }
         });
         return;
@@ -379,7 +382,7 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
       } else {
         settle(b, answer.join(), null);
       }
-      batch = next(lane);
+      batch = next();
     }
   }
 
@@ -411,19 +414,58 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
     }
   }
 
-  /** The lane's next batch (decisions whose deadline has passed are left out), or null and the lane is removed. */
-  private List<Pending> next(Lane lane) {
-    List<Pending> next = new ArrayList<>();
-    lanes.compute(lane.key, (k, l) -> {
-      while (!l.waiting.isEmpty() && next.size() < MAX_COALESCED) {
-        Pending p = l.waiting.poll();
-        if (!p.slot.isDone()) {
+  /**
+   * The next batch for the call slot just freed: the decisions waiting, in order, up to {@link #MAX_BATCH}, of the
+   * first one's Cluster slot (decisions whose deadline has passed are left out); or null, and the call slot is free.
+   */
+  private List<Pending> next() {
+    synchronized (waiting) {
+      List<Pending> next = new ArrayList<>();
+      int slot = -1;
+      for (var it = waiting.iterator(); it.hasNext() && next.size() < MAX_BATCH; ) {
+        Pending p = it.next();
+        if (p.slot.isDone()) {
+          it.remove();
+          continue;
+        }
+        int s = cluster ? SlotHash.getSlot(p.redisKeys[0]) : 0;
+        if (slot < 0) {
+          slot = s;
+        }
+        if (s == slot) {
+          it.remove();
           next.add(p);
+        } else if (!cluster) {
+          break;
         }
       }
-      return next.isEmpty() && l.waiting.isEmpty() ? null : l;
-    });
-    return next.isEmpty() ? null : next;
+      if (next.isEmpty()) {
+        callsInFlight--;
+        return null;
+      }
+      return grouped(next);
+    }
+  }
+
+  /**
+   * The batch with each key's decisions together, keys in the order of their first decision, each key's decisions
+   * in their order: decisions on different keys do not meet, so the answers are the same, and the script reads and
+   * writes a key once for its run of decisions instead of once per decision.
+   */
+  private List<Pending> grouped(List<Pending> batch) {
+    if (batch.size() < 3) {
+      return batch;
+    }
+    java.util.LinkedHashMap<java.nio.ByteBuffer, List<Pending>> byKey = new java.util.LinkedHashMap<>();
+    for (Pending p : batch) {
+      byKey.computeIfAbsent(java.nio.ByteBuffer.wrap(p.redisKeys[0]), k -> new ArrayList<>(2)).add(p);
+    }
+    if (byKey.size() == batch.size() || byKey.size() == 1) {
+      return batch;
+    }
+    List<Pending> out = new ArrayList<>(batch.size());
+    byKey.values().forEach(out::addAll);
+    return out;
   }
 
   /**

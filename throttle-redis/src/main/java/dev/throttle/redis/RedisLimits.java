@@ -227,6 +227,11 @@ public final class RedisLimits implements AutoCloseable {
   }
 
   /** Whether a connection to Redis is established now. */
+  /** Whether the connection is to a Redis Cluster (a script call's keys must then share one slot). */
+  boolean isCluster() {
+    return standalone == null;
+  }
+
   public boolean isConnected() {
     StatefulConnection<byte[], byte[]> c = connection;
     return c != null && c.isOpen();

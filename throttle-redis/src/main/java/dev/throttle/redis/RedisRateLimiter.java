@@ -30,10 +30,14 @@ import java.util.function.Function;
  *
  * <h2>How it decides</h2>
  *
- * Every decision is one {@code EVALSHA} of one Lua script that runs the core's bucket math exactly (in integers
- * below 2^53; see {@code bucket.lua}) on all the buckets of the limit at once, all or nothing: one round trip, atomic,
- * no retries, on Redis's clock ({@code TIME}), so the clocks of the servers do not matter. Concurrent calls are
- * pipelined on one connection. Each bucket is one key with a TTL of its time to full. The numbers of a
+ * Every decision is made by one Lua script that runs the core's bucket math exactly (in integers below 2^53; see
+ * {@code bucket.lua}) on all the buckets of the limit at once, all or nothing: atomic, no retries, on Redis's clock
+ * ({@code TIME}), so the clocks of the servers do not matter. A decision asked while fewer than four of the
+ * limiter's decision calls are out is one {@code EVALSHA} of its own, pipelined on the one connection; beyond that,
+ * decisions wait for a call to come back and then go together as one script call (per Cluster slot), which decides
+ * them in the order they arrived, each against what the ones before it left: each gets the answer it would have got
+ * alone, and under load (a hot key above all) Redis runs one script call for many decisions. Each keeps its own
+ * timeout from when it was asked. Each bucket is one key with a TTL of its time to full. The numbers of a
  * {@link Decision} are the core's, to the nanosecond (Redis's clock counts microseconds).
  *
  * <h2>Waiting</h2>

@@ -56,7 +56,8 @@ the TTL for tests whose injected clock is not Redis's.
 
 ARGV[1] packs the numbers as little-endian doubles (one argument is much cheaper for Redis than ten): op (1 decide,
 2 decide answering the time, 3 reserve, 4 cancel, 5 estimate: the decision without writing anything, 6 several
-decisions for the key, in order, whose costs ARGV[2] packs as doubles; cost is then their count), cost, now in microseconds (-1 for Redis TIME), minimum TTL in
+decisions in order, each on its own group of keys, whose costs ARGV[2] packs as doubles; cost is then their
+count), cost, now in microseconds (-1 for Redis TIME), minimum TTL in
 ms, maximum wait (microseconds, then the extra nanoseconds 0..999), then a, p, C, I for each key (I = 0: greedy).
 For a cancel, ARGV[2j] and ARGV[2j + 1] are key j's state before the reservation ('' for none) and the state it
 must still hold.
@@ -92,26 +93,18 @@ if now < 0 then
   local time = call('TIME')
   now = tonumber(time[1]) * 1000000 + tonumber(time[2])
 end
-local n = #KEYS
+local n = (#A - 48) / 32 -- buckets of the limit: four numbers each after the six above
 -- Per bucket j: P[4j-3..4j] = a, p, C, I; S[j] the key's raw state ('' if none); T[j], L[j] its time and level.
 local P, S, T, L = {}, {}, {}, {}
-
--- The present: no earlier than any key's time (a key's time is in the future while someone waits).
-local t = now
 for j = 1, n do
   local o = 4 * j
   P[o - 3], P[o - 2], P[o - 1], P[o] = unpack('<dddd', A, 17 + 8 * o)
-  local s = call('GET', KEYS[j])
-  if s then
-    T[j], L[j] = unpack('<dd', s)
-    if T[j] > t then
-      t = T[j]
-    end
-    S[j] = s
-  else
-    S[j] = ''
-  end
 end
+-- The decision's keys are KEYS[base + 1 .. base + n] (op 6 decides for several groups of keys, one after the other).
+local base = 0
+-- The present of those keys: no earlier than any key's time (a key's time is in the future while someone waits);
+-- queued: someone is waiting, so nobody passes now, whatever the buckets hold.
+local t, queued = now, false
 
 -- Steps of refill between two times: microseconds (greedy) or boundaries crossed (interval).
 local function steps(j, from, to)
@@ -183,7 +176,7 @@ local function store(j, at, l)
     ms = minTtl
   end
   local value = pack('<dd', at, l)
-  call('SET', KEYS[j], value, 'PX', ms)
+  call('SET', KEYS[base + j], value, 'PX', ms)
   return value
 end
 
@@ -193,6 +186,35 @@ local function reply(flag, remaining, waitUs, waitNs, resetUs, resetNs)
     return {flag, remaining, waitUs * 1000 + waitNs, resetUs * 1000 + resetNs}
   end
   return {flag + 10, remaining, waitUs, waitNs, resetUs, resetNs, now}
+end
+
+-- Reads the keys of the current group and rebases every bucket to their present t.
+local function load()
+  t = now
+  for j = 1, n do
+    local s = call('GET', KEYS[base + j])
+    if s then
+      T[j], L[j] = unpack('<dd', s)
+      if T[j] > t then
+        t = T[j]
+      end
+      S[j] = s
+    else
+      T[j], S[j] = nil, ''
+    end
+  end
+  for j = 1, n do
+    if T[j] then
+      L[j] = refill(j, L[j], steps(j, T[j], t))
+    else
+      L[j] = -P[4 * j - 1]
+    end
+  end
+  queued = t > now
+end
+
+if op ~= DECIDE_MANY then
+  load()
 end
 
 if op == CANCEL then
@@ -217,17 +239,6 @@ if op == CANCEL then
   end
   return {1}
 end
-
--- Rebase every bucket to t.
-for j = 1, n do
-  if T[j] then
-    L[j] = refill(j, L[j], steps(j, T[j], t))
-  else
-    L[j] = -P[4 * j - 1]
-  end
-end
-
-local queued = t > now -- someone is waiting: nobody passes now, whatever the buckets hold
 
 -- The decision for a cost c against the buckets as they are (L, rebased to t), writing nothing: flag (1 allowed, 0
 -- refused), remaining, wait, reset, each bucket's level if allowed (N); and for a refusal to be queued (queued, or
@@ -296,28 +307,46 @@ local function decide(c)
 end
 
 if op == DECIDE_MANY then
-  -- Decisions for one key, in the order given, each against the buckets the ones before it left: what as many
-  -- single decisions at this time would answer, one after the other. ARGV[2] packs the costs; `cost` is their count.
+  -- Several decisions, in the order given, decision i on KEYS[(i - 1) * n + 1 .. i * n]: what as many single
+  -- decisions at this time would answer, one after the other. A decision on the keys of the one before it goes on
+  -- from the levels that one left, and the keys are written when the next decision is on other keys, or at the end
+  -- (what a single decision would read back); a key met again later is read afresh. ARGV[2] packs the costs;
+  -- `cost` is their count.
   local out = {}
-  local taken = false
+  local dirty = false
+  local function flush()
+    if dirty then
+      for j = 1, n do
+        store(j, t, L[j])
+      end
+      dirty = false
+    end
+  end
   for i = 1, cost do
+    local same = i > 1
+    for j = 1, n do
+      if same and KEYS[i * n - n + j] ~= KEYS[base + j] then
+        same = false
+      end
+    end
+    if not same then
+      flush()
+      base = (i - 1) * n
+      load()
+    end
     local flag, remaining, waitUs, waitNs, resetUs, resetNs, N = decide(unpack('<d', ARGV[2], 8 * i - 7))
     if flag == 1 then
       for j = 1, n do
         L[j] = N[j]
       end
-      taken = true
+      dirty = true
     end
     local r = reply(flag, remaining, waitUs, waitNs, resetUs, resetNs)
     for k = 1, #r do
       out[#out + 1] = r[k]
     end
   end
-  if taken then
-    for j = 1, n do
-      store(j, t, L[j])
-    end
-  end
+  flush()
   return out
 end
 

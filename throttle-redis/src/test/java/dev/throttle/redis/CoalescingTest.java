@@ -23,8 +23,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Coalesced decisions (issue 15): decisions for one key that arrive while a call for it is in flight go to Redis
- * together, and each gets what it would have got alone, in the order they arrived.
+ * Batched decisions (issue 15): decisions that arrive while the limiter's calls are out go to Redis together, and
+ * each gets what it would have got alone, in the order they arrived.
  */
 class CoalescingTest {
 
@@ -67,20 +67,22 @@ class CoalescingTest {
         clock.advance(Duration.ofMillis(random.nextInt(400)));
         if (random.nextInt(6) == 0) {
           long cost = 1 + random.nextInt((int) Math.min(limit.burst(), 3));
-          Reservation a = single.reserveAsync("k", cost, Duration.ofSeconds(30)).join();
+          Reservation a = single.reserveAsync("k", cost, Duration.ofSeconds(30)).join(); // waiting ahead on "k"
           Reservation b = many.reserveAsync("k", cost, Duration.ofSeconds(30)).join();
           assertThat(b.decision()).isEqualTo(a.decision());
         }
         int n = 2 + random.nextInt(12);
         long[] costs = new long[n];
+        List<String> keys = new ArrayList<>();
         List<Decision> one = new ArrayList<>();
         for (int i = 0; i < n; i++) {
           costs[i] = 1 + random.nextInt((int) Math.min(limit.burst(), 4));
-          one.add(single.decideInRedis("k", costs[i], false).join().decision());
+          keys.add(random.nextInt(3) == 0 ? "other" + random.nextInt(3) : "k"); // one key often, others between
+          one.add(single.decideInRedis(keys.get(i), costs[i], false).join().decision());
         }
-        List<Decision> together = List.of(many.decideManyInRedis("k", costs).join());
-        assertThat(together).as("%s, round %d, costs %s", text, round, java.util.Arrays.toString(costs))
-            .isEqualTo(one);
+        List<Decision> together = List.of(many.decideManyInRedis(keys, costs).join());
+        assertThat(together).as("%s, round %d, keys %s, costs %s", text, round, keys,
+            java.util.Arrays.toString(costs)).isEqualTo(one);
         compared += n;
       }
     }
@@ -126,6 +128,65 @@ class CoalescingTest {
     assertThat(allowed).isEqualTo(500);
     assertThat(limiter.stats().degraded()).isZero();
     assertThat(limiter.stats().fromRedis()).isEqualTo(1 + callers * each);
+    assertThat(calls).as("script calls seen by Redis for %d decisions", callers * each)
+        .isPositive().isLessThan(callers * each / 4);
+  }
+
+  /**
+   * 64 callers over 1,000 keys: each key allows exactly its burst, and Redis runs fewer script calls than there
+   * were decisions.
+   */
+  @Test
+  void manyKeysGoTogetherAndEachKeepsItsLimit() throws Exception {
+    RedisRateLimiter<String> limiter = redis.limiter(Limit.parse("3/h burst 3")).prefix("spread:")
+        .timeout(Duration.ofSeconds(5)).build();
+    limiter.decideAsync("warm-up", 1).join();
+    long before = scriptCalls();
+    int callers = 64;
+    int each = 100;
+    ExecutorService pool = Executors.newFixedThreadPool(callers);
+    CountDownLatch go = new CountDownLatch(1);
+    List<CompletableFuture<List<String>>> all = new ArrayList<>();
+    for (int c = 0; c < callers; c++) {
+      int caller = c;
+      all.add(CompletableFuture.supplyAsync(() -> {
+        try {
+          go.await();
+        } catch (InterruptedException e) {
+          throw new IllegalStateException(e);
+        }
+        List<String> keys = new ArrayList<>();
+        List<CompletableFuture<Decision>> mine = new ArrayList<>();
+        for (int i = 0; i < each; i++) {
+          String key = "u" + ((caller * 37 + i * 11) % 1000);
+          keys.add(key);
+          mine.add(limiter.decideAsync(key, 1));
+        }
+        List<String> allowed = new ArrayList<>();
+        for (int i = 0; i < each; i++) {
+          if (mine.get(i).join().isAllowed()) {
+            allowed.add(keys.get(i));
+          }
+        }
+        return allowed;
+      }, pool));
+    }
+    go.countDown();
+    java.util.Map<String, Integer> allowedPerKey = new java.util.HashMap<>();
+    java.util.Map<String, Integer> askedPerKey = new java.util.HashMap<>();
+    for (int c = 0; c < callers; c++) {
+      for (int i = 0; i < each; i++) {
+        askedPerKey.merge("u" + ((c * 37 + i * 11) % 1000), 1, Integer::sum);
+      }
+    }
+    for (CompletableFuture<List<String>> f : all) {
+      f.join().forEach(k -> allowedPerKey.merge(k, 1, Integer::sum));
+    }
+    pool.shutdown();
+    long calls = scriptCalls() - before;
+    assertThat(limiter.stats().degraded()).isZero();
+    askedPerKey.forEach((key, asked) -> assertThat(allowedPerKey.getOrDefault(key, 0)).as(key)
+        .isEqualTo(Math.min(3, asked)));
     assertThat(calls).as("script calls seen by Redis for %d decisions", callers * each)
         .isPositive().isLessThan(callers * each / 4);
   }
