@@ -29,8 +29,8 @@ import java.util.function.IntFunction;
 
 /**
  * Decisions per second on one Redis server with many concurrent callers, on one hot key and spread over many keys:
- * Throttle's {@code RedisRateLimiter} (one EVALSHA per decision) against Bucket4j's Lettuce backend (read, then
- * compare-and-swap, retried on conflict), and a trivial {@code EVALSHA} through the same client (Lettuce's own
+ * Throttle's {@code RedisRateLimiter} (decisions that queue go together in one script call) against Bucket4j's
+ * Lettuce backend (read, then compare-and-swap, retried on conflict), and a trivial {@code EVALSHA} through the same client (Lettuce's own
  * ceiling here). The section script {@code scripts/bench.d/40-redis} adds the server's ceiling measured by
  * {@code redis-benchmark} on the same server, before and after.
  *
