@@ -25,8 +25,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * The upstream behind the gateway in the tests: a real HTTP server on a free loopback port that records every
  * request it receives (method, URI, headers, the SHA-256 and length of the body) and answers with the path's
  * behaviour: a path containing {@code /echo} answers the body it received, {@code /slow/<ms>} answers after that
- * long, {@code /hold} until {@link #release()}, anything else at once with {@code ok <method> <uri>}; every answer
- * has the header {@code X-Upstream: yes}.
+ * long, {@code /hold} (or a path ending in it, such as {@code /api/hold}) until {@link #release()}, anything else at
+ * once with {@code ok <method> <uri>}; every answer has the header {@code X-Upstream: yes}.
  */
 final class Upstream implements AutoCloseable {
 
@@ -70,7 +70,7 @@ final class Upstream implements AutoCloseable {
     try {
       if (uri.startsWith("/slow/")) {
         Thread.sleep(Long.parseLong(uri.substring("/slow/".length()))); // the upstream's own latency, simulated
-      } else if (uri.startsWith("/hold")) {
+      } else if (uri.startsWith("/hold") || uri.endsWith("/hold")) {
         hold.await(30, TimeUnit.SECONDS);
       }
     } catch (InterruptedException e) {

@@ -30,8 +30,8 @@ import java.util.function.IntFunction;
 /**
  * Decisions per second on one Redis server with many concurrent callers, on one hot key and spread over many keys:
  * Throttle's {@code RedisRateLimiter} (decisions that queue go together in one script call) against Bucket4j's
- * Lettuce backend (read, then compare-and-swap, retried on conflict), and a trivial {@code EVALSHA} through the same client (Lettuce's own
- * ceiling here). The section script {@code scripts/bench.d/40-redis} adds the server's ceiling measured by
+ * Lettuce backend (read, then compare-and-swap, retried on conflict), and a trivial {@code EVALSHA} through the
+ * same client (Lettuce's own ceiling here). The section script {@code scripts/bench.d/40-redis} adds the server's ceiling measured by
  * {@code redis-benchmark} on the same server, before and after.
  *
  * <p>A caller is a chain of async calls: it asks, waits for the answer, and asks again (a closed loop), so
@@ -93,7 +93,8 @@ public final class RedisDecisionBench {
 
       String[] names = {"Throttle", "Bucket4j (Lettuce, CAS)", "trivial EVALSHA via Lettuce"};
       IntFunction<CompletableFuture<?>>[][] ops = ops(
-          new IntFunction[] {i -> throttle.decideAsync(throttleKeys[0], 1), i -> throttle.decideAsync(throttleKeys[i], 1)},
+          new IntFunction[] {i -> throttle.decideAsync(throttleKeys[0], 1),
+              i -> throttle.decideAsync(throttleKeys[i], 1)},
           new IntFunction[] {i -> proxies[0].tryConsume(1), i -> proxies[i].tryConsume(1)},
           new IntFunction[] {i -> async.<Long>evalsha(sha, ScriptOutputType.INTEGER, noKeys).toCompletableFuture(),
               i -> async.<Long>evalsha(sha, ScriptOutputType.INTEGER, noKeys).toCompletableFuture()});
