@@ -161,12 +161,21 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
 
   /** Several decisions in one call, as a batch goes (for tests that compare both paths). */
   CompletableFuture<Decision[]> decideManyInRedis(List<K> forKeys, long[] costs) {
-    byte[][] redisKeys = new byte[costs.length * script.buckets][];
+    List<byte[][]> keyGroups = new ArrayList<>();
     for (int i = 0; i < costs.length; i++) {
       limit.checkCost(costs[i]);
-      System.arraycopy(keys.of(forKeys.get(i)), 0, redisKeys, i * script.buckets, script.buckets);
+      keyGroups.add(keys.of(forKeys.get(i)));
     }
-    return call(redisKeys, script.manyArgs(costs, costs.length, nowMicros(), minTtlMillis), costs.length, true,
+    return callMany(keyGroups, costs, true);
+  }
+
+  /** One call of {@link BucketScript#DECIDE_MANY}: decision i on the keys {@code keyGroups.get(i)}, at costs[i]. */
+  private CompletableFuture<Decision[]> callMany(List<byte[][]> keyGroups, long[] costs, boolean counted) {
+    byte[][] redisKeys = new byte[costs.length * script.buckets][];
+    for (int i = 0; i < costs.length; i++) {
+      System.arraycopy(keyGroups.get(i), 0, redisKeys, i * script.buckets, script.buckets);
+    }
+    return call(redisKeys, script.manyArgs(costs, costs.length, nowMicros(), minTtlMillis), costs.length, counted,
         reply -> script.parseMany(reply, costs.length));
   }
 
@@ -357,14 +366,12 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
             reply -> new Decision[] {script.parse(reply).decision()});
       } else {
         long[] costs = new long[b.size()];
-        byte[][] redisKeys = new byte[b.size() * script.buckets][];
+        List<byte[][]> keyGroups = new ArrayList<>(b.size());
         for (int i = 0; i < costs.length; i++) {
-          Pending p = b.get(i);
-          costs[i] = p.cost;
-          System.arraycopy(p.redisKeys, 0, redisKeys, i * script.buckets, script.buckets);
+          costs[i] = b.get(i).cost;
+          keyGroups.add(b.get(i).redisKeys);
         }
-        answer = call(redisKeys, script.manyArgs(costs, costs.length, nowMicros(), minTtlMillis), b.size(), false,
-            reply -> script.parseMany(reply, costs.length));
+        answer = callMany(keyGroups, costs, false);
       }
       if (!answer.isDone()) {
         answer.whenComplete((decisions, failure) -> {

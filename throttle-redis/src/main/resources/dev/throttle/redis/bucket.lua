@@ -240,6 +240,21 @@ if op == CANCEL then
   return {1}
 end
 
+-- With the buckets at `levels` at time t: the tokens left (the fewest of any bucket) and the time until every one
+-- is full again.
+local function leftAndFull(levels)
+  local remaining = -1
+  local resetUs, resetNs = 0, 0
+  for j = 1, n do
+    local left = divmod(-levels[j], P[4 * j - 2])
+    if remaining < 0 or left < remaining then
+      remaining = left
+    end
+    resetUs, resetNs = later(resetUs, resetNs, timeTo(j, levels[j] + P[4 * j - 1], t))
+  end
+  return remaining, resetUs, resetNs
+end
+
 -- The decision for a cost c against the buckets as they are (L, rebased to t), writing nothing: flag (1 allowed, 0
 -- refused), remaining, wait, reset, each bucket's level if allowed (N); and for a refusal to be queued (queued, or
 -- a reservation), the due time and each bucket's level right after that grant.
@@ -254,15 +269,7 @@ local function decide(c)
   end
 
   if allowed then
-    local remaining = -1
-    local resetUs, resetNs = 0, 0
-    for j = 1, n do
-      local left = divmod(-N[j], P[4 * j - 2])
-      if remaining < 0 or left < remaining then
-        remaining = left
-      end
-      resetUs, resetNs = later(resetUs, resetNs, timeTo(j, N[j] + P[4 * j - 1], t))
-    end
+    local remaining, resetUs, resetNs = leftAndFull(N)
     return 1, remaining, 0, 0, resetUs, resetNs, N
   end
 
@@ -294,14 +301,7 @@ local function decide(c)
   -- Refused with nobody waiting: the buckets as they are (t is now).
   local remaining, resetUs, resetNs = 0, queuedUs, queuedNs
   if not queued then
-    remaining, resetUs, resetNs = -1, 0, 0
-    for j = 1, n do
-      local left = divmod(-L[j], P[4 * j - 2])
-      if remaining < 0 or left < remaining then
-        remaining = left
-      end
-      resetUs, resetNs = later(resetUs, resetNs, timeTo(j, L[j] + P[4 * j - 1], t))
-    end
+    remaining, resetUs, resetNs = leftAndFull(L)
   end
   return 0, remaining, waitUs, waitNs, resetUs, resetNs, N, due, after, queuedUs, queuedNs
 end

@@ -10,12 +10,15 @@ import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.function.BiFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -101,31 +104,9 @@ class CoalescingTest {
     long before = scriptCalls();
     int callers = 64;
     int each = 40;
-    ExecutorService pool = Executors.newFixedThreadPool(callers);
-    CountDownLatch go = new CountDownLatch(1);
-    List<CompletableFuture<List<Decision>>> all = new ArrayList<>();
-    for (int c = 0; c < callers; c++) {
-      all.add(CompletableFuture.supplyAsync(() -> {
-        try {
-          go.await();
-        } catch (InterruptedException e) {
-          throw new IllegalStateException(e);
-        }
-        List<CompletableFuture<Decision>> mine = new ArrayList<>();
-        for (int i = 0; i < each; i++) {
-          mine.add(limiter.decideAsync("hot", 1));
-        }
-        return mine.stream().map(CompletableFuture::join).toList();
-      }, pool));
-    }
-    go.countDown();
-    long allowed = 0;
-    for (CompletableFuture<List<Decision>> f : all) {
-      allowed += f.join().stream().filter(Decision::isAllowed).count();
-    }
-    pool.shutdown();
+    Map<String, int[]> counts = askAtOnce(limiter, callers, each, (caller, i) -> "hot");
     long calls = scriptCalls() - before;
-    assertThat(allowed).isEqualTo(500);
+    assertThat(counts.get("hot")).containsExactly(callers * each, 500);
     assertThat(limiter.stats().degraded()).isZero();
     assertThat(limiter.stats().fromRedis()).isEqualTo(1 + callers * each);
     assertThat(calls).as("script calls seen by Redis for %d decisions", callers * each)
@@ -144,9 +125,25 @@ class CoalescingTest {
     long before = scriptCalls();
     int callers = 64;
     int each = 100;
+    Map<String, int[]> counts =
+        askAtOnce(limiter, callers, each, (caller, i) -> "u" + ((caller * 37 + i * 11) % 1000));
+    long calls = scriptCalls() - before;
+    assertThat(limiter.stats().degraded()).isZero();
+    counts.forEach((key, askedAndAllowed) -> assertThat(askedAndAllowed[1]).as(key)
+        .isEqualTo(Math.min(3, askedAndAllowed[0])));
+    assertThat(calls).as("script calls seen by Redis for %d decisions", callers * each)
+        .isPositive().isLessThan(callers * each / 4);
+  }
+
+  /**
+   * {@code callers} threads, started together, each asking {@code each} decisions at once (without waiting for the
+   * answers between them) for the keys {@code keyOf(caller, i)}; per key, {asked, allowed}.
+   */
+  private static Map<String, int[]> askAtOnce(RedisRateLimiter<String> limiter, int callers, int each,
+      BiFunction<Integer, Integer, String> keyOf) {
     ExecutorService pool = Executors.newFixedThreadPool(callers);
     CountDownLatch go = new CountDownLatch(1);
-    List<CompletableFuture<List<String>>> all = new ArrayList<>();
+    List<CompletableFuture<Map<String, int[]>>> all = new ArrayList<>();
     for (int c = 0; c < callers; c++) {
       int caller = c;
       all.add(CompletableFuture.supplyAsync(() -> {
@@ -158,37 +155,29 @@ class CoalescingTest {
         List<String> keys = new ArrayList<>();
         List<CompletableFuture<Decision>> mine = new ArrayList<>();
         for (int i = 0; i < each; i++) {
-          String key = "u" + ((caller * 37 + i * 11) % 1000);
-          keys.add(key);
-          mine.add(limiter.decideAsync(key, 1));
+          keys.add(keyOf.apply(caller, i));
+          mine.add(limiter.decideAsync(keys.get(i), 1));
         }
-        List<String> allowed = new ArrayList<>();
+        Map<String, int[]> counts = new HashMap<>();
         for (int i = 0; i < each; i++) {
-          if (mine.get(i).join().isAllowed()) {
-            allowed.add(keys.get(i));
-          }
+          int[] n = counts.computeIfAbsent(keys.get(i), k -> new int[2]);
+          n[0]++;
+          n[1] += mine.get(i).join().isAllowed() ? 1 : 0;
         }
-        return allowed;
+        return counts;
       }, pool));
     }
     go.countDown();
-    java.util.Map<String, Integer> allowedPerKey = new java.util.HashMap<>();
-    java.util.Map<String, Integer> askedPerKey = new java.util.HashMap<>();
-    for (int c = 0; c < callers; c++) {
-      for (int i = 0; i < each; i++) {
-        askedPerKey.merge("u" + ((c * 37 + i * 11) % 1000), 1, Integer::sum);
-      }
-    }
-    for (CompletableFuture<List<String>> f : all) {
-      f.join().forEach(k -> allowedPerKey.merge(k, 1, Integer::sum));
+    Map<String, int[]> counts = new HashMap<>();
+    for (CompletableFuture<Map<String, int[]>> f : all) {
+      f.join().forEach((key, n) -> {
+        int[] total = counts.computeIfAbsent(key, k -> new int[2]);
+        total[0] += n[0];
+        total[1] += n[1];
+      });
     }
     pool.shutdown();
-    long calls = scriptCalls() - before;
-    assertThat(limiter.stats().degraded()).isZero();
-    askedPerKey.forEach((key, asked) -> assertThat(allowedPerKey.getOrDefault(key, 0)).as(key)
-        .isEqualTo(Math.min(3, asked)));
-    assertThat(calls).as("script calls seen by Redis for %d decisions", callers * each)
-        .isPositive().isLessThan(callers * each / 4);
+    return counts;
   }
 
   /** evalsha and eval calls so far, as Redis counts them. */
