@@ -91,7 +91,7 @@ public final class Gateway implements AutoCloseable {
 
   private Gateway(GatewayConfig config) {
     this.config = config;
-    this.metrics = new Metrics(config.routes());
+    this.metrics = new Metrics();
     this.redis = config.redisUri() == null ? null : RedisLimits.connect(config.redisUri());
     try {
       this.active = activate(config, List.of());

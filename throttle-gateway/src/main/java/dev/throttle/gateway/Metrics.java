@@ -79,12 +79,12 @@ final class Metrics {
   /** The route of each rule, for the {@code route} tag; replaced by a reload. */
   private volatile Map<String, String> routeOfRule = Map.of();
 
-  Metrics(List<GatewayConfig.Route> routes) {
+  /** The gateway's meters; the rules are added by {@link #routes} (at start, then at each reload). */
+  Metrics() {
     verdicts = HttpMetrics.of(registry, PREFIX, rule -> {
       String route = routeOfRule.get(rule);
       return route == null ? Tags.empty() : Tags.of("route", route);
     });
-    routes(routes);
     decision = Timer.builder(PREFIX + ".decision")
         .description("Time to decide a request (store round trip included, waiting for a turn excluded)")
         .serviceLevelObjectives(BUCKETS).register(registry);
