@@ -125,7 +125,7 @@ public final class Gateway implements AutoCloseable {
     StoreFactory memory = StoreFactory.inMemory(cfg.maxKeys());
     StoreFactory factory = rule -> {
       ArrayDeque<KeyedRateLimiter<String>> carried = reusable.get(carryKey(rule));
-      KeyedRateLimiter<String> store = carried == null || carried.isEmpty() ? null : carried.poll();
+      KeyedRateLimiter<String> store = carried == null ? null : carried.poll();
       if (store == null) {
         if (redis == null) {
           store = memory.create(rule);
