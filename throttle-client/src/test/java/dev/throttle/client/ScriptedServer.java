@@ -56,6 +56,21 @@ final class ScriptedServer implements AutoCloseable {
       http.close();
     }
 
+    /** Answers the status line and fields at once and the body {@code bodyDelayMs} later. */
+    void respondBodyLater(int status, Map<String, String> headers, String body, long bodyDelayMs)
+        throws IOException, InterruptedException {
+      headers.forEach((k, v) -> http.getResponseHeaders().set(k, v));
+      byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+      answered = System.nanoTime();
+      this.status = status;
+      http.sendResponseHeaders(status, bytes.length); // written and flushed here
+      try (OutputStream out = http.getResponseBody()) {
+        Thread.sleep(bodyDelayMs);
+        out.write(bytes);
+      }
+      http.close();
+    }
+
     /** Closes the connection without an answer. */
     void drop() {
       answered = System.nanoTime();

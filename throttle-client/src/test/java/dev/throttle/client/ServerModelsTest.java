@@ -209,4 +209,28 @@ class ServerModelsTest {
       assertThat(during).isGreaterThanOrEqualTo(5);
     }
   }
+
+  @Test
+  void aSlowBodyIsNotTakenForALateArrival() throws Exception {
+    // A server without burst at 10/s (r=0 on every answer: the client paces one by one) that sends every answer's
+    // fields at once and, on every other request, the body 80 ms later. The "late previous" rule reads a send whose
+    // answer came slowly as one that reached the server late, and holds the next send back by as much: timed to the
+    // end of the body, the 16 sends would span 15 intervals plus 7 x 80 ms (about 2.06 s); timed to the fields, as
+    // the server's arrival is, 15 intervals (1.5 s) and the wake-ups.
+    try (ScriptedServer server = new ScriptedServer(e -> {
+          Map<String, String> h = Map.of("RateLimit-Policy", "\"b\";q=10;w=1", "RateLimit", "\"b\";r=0;t=1");
+          int n = Integer.parseInt(e.path.substring(2));
+          e.respondBodyLater(200, h, "body", n % 2 == 0 ? 80 : 0);
+        });
+        ThrottledHttpClient client = client(ThrottledHttpClient.builder(Limit.parse("10/s")))) {
+      List<Outcome<String>> outcomes = sendAll(client, server, 16);
+
+      assertThat(outcomes).allMatch(Outcome::isSucceeded);
+      assertThat(client.learned().spacing()).isTrue();
+      List<Long> arrivals = server.exchanges().stream().map(e -> e.arrived).sorted().toList();
+      assertThat(arrivals).hasSize(16);
+      long spanMs = (arrivals.get(15) - arrivals.get(0)) / 1_000_000;
+      assertThat(spanMs).isBetween(1_450L, 1_800L);
+    }
+  }
 }
