@@ -165,9 +165,18 @@ local function later(u1, n1, u2, n2) -- the later of two (microseconds, nanoseco
   return u2, n2
 end
 
+-- Each bucket's time to full as leftAndFull last computed it (for the level FL[j] of key group FB at time FT):
+-- the TTL of the write that usually follows is the same time, not computed twice.
+local FU, FN, FL, FB, FT = {}, {}, {}, -1, -1
+
 -- Writes bucket j's level at time `at`, expiring when it is full again (its own time to full, from now).
 local function store(j, at, l)
-  local us, ns = timeTo(j, l + P[4 * j - 1], at)
+  local us, ns
+  if at == FT and base == FB and l == FL[j] then
+    us, ns = FU[j], FN[j]
+  else
+    us, ns = timeTo(j, l + P[4 * j - 1], at)
+  end
   local ms, rest = divmod(us + (at - now), 1000)
   if rest > 0 or ns > 0 then
     ms = ms + 1
@@ -180,12 +189,16 @@ local function store(j, at, l)
   return value
 end
 
--- A decision's reply: short while both times are below 2^53 nanoseconds (9007199254740 microseconds).
-local function reply(flag, remaining, waitUs, waitNs, resetUs, resetNs)
+-- A decision's reply, appended to `out` after its first k elements: short while both times are below 2^53
+-- nanoseconds (9007199254740 microseconds). Returns out and its new length.
+local function reply(out, k, flag, remaining, waitUs, waitNs, resetUs, resetNs)
   if (op == DECIDE or op == ESTIMATE or op == DECIDE_MANY) and waitUs < 9007199254740 and resetUs < 9007199254740 then
-    return {flag, remaining, waitUs * 1000 + waitNs, resetUs * 1000 + resetNs}
+    out[k + 1], out[k + 2], out[k + 3], out[k + 4] = flag, remaining, waitUs * 1000 + waitNs, resetUs * 1000 + resetNs
+    return out, k + 4
   end
-  return {flag + 10, remaining, waitUs, waitNs, resetUs, resetNs, now}
+  out[k + 1], out[k + 2], out[k + 3], out[k + 4], out[k + 5], out[k + 6], out[k + 7] =
+    flag + 10, remaining, waitUs, waitNs, resetUs, resetNs, now
+  return out, k + 7
 end
 
 -- Reads the keys of the current group and rebases every bucket to their present t.
@@ -250,17 +263,20 @@ local function leftAndFull(levels)
     if remaining < 0 or left < remaining then
       remaining = left
     end
-    resetUs, resetNs = later(resetUs, resetNs, timeTo(j, levels[j] + P[4 * j - 1], t))
+    local us, ns = timeTo(j, levels[j] + P[4 * j - 1], t)
+    FU[j], FN[j], FL[j] = us, ns, levels[j]
+    resetUs, resetNs = later(resetUs, resetNs, us, ns)
   end
+  FB, FT = base, t
   return remaining, resetUs, resetNs
 end
 
 -- The decision for a cost c against the buckets as they are (L, rebased to t), writing nothing: flag (1 allowed, 0
 -- refused), remaining, wait, reset, each bucket's level if allowed (N); and for a refusal to be queued (queued, or
 -- a reservation), the due time and each bucket's level right after that grant.
+local N = {} -- decide's levels if allowed: read (or copied) before the next decision
 local function decide(c)
   local allowed = not queued
-  local N = {}
   for j = 1, n do
     N[j] = L[j] + c * P[4 * j - 2]
     if N[j] > 0 then
@@ -312,7 +328,7 @@ if op == DECIDE_MANY then
   -- from the levels that one left, and the keys are written when the next decision is on other keys, or at the end
   -- (what a single decision would read back); a key met again later is read afresh. ARGV[2] packs the costs;
   -- `cost` is their count.
-  local out = {}
+  local out, k = {}, 0
   local dirty = false
   local function flush()
     if dirty then
@@ -341,10 +357,7 @@ if op == DECIDE_MANY then
       end
       dirty = true
     end
-    local r = reply(flag, remaining, waitUs, waitNs, resetUs, resetNs)
-    for k = 1, #r do
-      out[#out + 1] = r[k]
-    end
+    out, k = reply(out, k, flag, remaining, waitUs, waitNs, resetUs, resetNs)
   end
   flush()
   return out
@@ -357,10 +370,10 @@ if flag == 1 then
       store(j, t, N[j])
     end
   end
-  return reply(1, remaining, 0, 0, resetUs, resetNs)
+  return (reply({}, 0, 1, remaining, 0, 0, resetUs, resetNs))
 end
 if op ~= RESERVE then
-  return reply(0, remaining, waitUs, waitNs, resetUs, resetNs)
+  return (reply({}, 0, 0, remaining, waitUs, waitNs, resetUs, resetNs))
 end
 if waitUs > maxWaitUs or (waitUs == maxWaitUs and waitNs > maxWaitNs) or waitUs >= FAR then
   return {10, remaining, waitUs, waitNs, resetUs, resetNs, now} -- not granted: what a decision would answer
