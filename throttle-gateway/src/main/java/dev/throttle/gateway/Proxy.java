@@ -18,7 +18,6 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.RequestOptions;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -43,9 +42,23 @@ final class Proxy implements Handler<HttpServerRequest> {
 
   private static final Logger log = LoggerFactory.getLogger(Proxy.class);
 
-  /** Fields that belong to one connection and are never passed on (RFC 9110, 7.6.1), plus those handled here. */
-  private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-authenticate",
-      "proxy-authorization", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "host", "expect");
+  /**
+   * Fields that belong to one connection and are never passed on (RFC 9110, 7.6.1), plus those handled here; looked
+   * up without regard to case and without lower-casing each name of each request and answer (a copy per field).
+   */
+  private static final Set<String> HOP_BY_HOP = caseInsensitive(List.of("connection", "keep-alive",
+      "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+      "host", "expect"));
+
+  /** Also not passed on from the request: the gateway writes its own. */
+  private static final Set<String> FORWARDED = caseInsensitive(List.of("x-forwarded-for", "x-forwarded-proto",
+      "x-forwarded-host"));
+
+  private static Set<String> caseInsensitive(java.util.Collection<String> names) {
+    Set<String> set = new java.util.TreeSet<>(String.CASE_INSENSITIVE_ORDER);
+    set.addAll(names);
+    return set;
+  }
 
   private static final String PROBLEM = "application/problem+json";
 
@@ -313,15 +326,13 @@ final class Proxy implements Handler<HttpServerRequest> {
     Set<String> dropped = connectionTokens(in);
     MultiMap out = HttpHeaders.headers();
     for (Map.Entry<String, String> e : in) {
-      String name = e.getKey().toLowerCase(Locale.ROOT);
-      if (!HOP_BY_HOP.contains(name) && (dropped == null || !dropped.contains(name))
-          && !name.equals("x-forwarded-for") && !name.equals("x-forwarded-proto") && !name.equals("x-forwarded-host")) {
-        out.add(e.getKey(), e.getValue());
+      String name = e.getKey();
+      if (!HOP_BY_HOP.contains(name) && (dropped == null || !dropped.contains(name)) && !FORWARDED.contains(name)) {
+        out.add(name, e.getValue());
       }
     }
     String peer = request.remoteAddress() == null ? null : request.remoteAddress().hostAddress();
-    List<String> forwardedFor = in.getAll("X-Forwarded-For");
-    String chain = forwardedFor.isEmpty() ? "" : String.join(", ", forwardedFor);
+    String chain = in.contains("X-Forwarded-For") ? String.join(", ", in.getAll("X-Forwarded-For")) : "";
     if (peer != null) {
       chain = chain.isEmpty() ? peer : chain + ", " + peer;
     }
@@ -338,14 +349,13 @@ final class Proxy implements Handler<HttpServerRequest> {
 
   /** The field names a {@code Connection} header lists (they are hop-by-hop too), or null when there is none. */
   private static Set<String> connectionTokens(MultiMap headers) {
-    List<String> values = headers.getAll(HttpHeaders.CONNECTION);
-    if (values.isEmpty()) {
-      return null;
+    if (!headers.contains(HttpHeaders.CONNECTION)) {
+      return null; // most requests and answers (HTTP/1.1 keeps alive without it): no list, no set
     }
-    Set<String> tokens = new HashSet<>();
-    for (String v : values) {
+    Set<String> tokens = caseInsensitive(List.of());
+    for (String v : headers.getAll(HttpHeaders.CONNECTION)) {
       for (String t : v.split(",")) {
-        tokens.add(t.strip().toLowerCase(Locale.ROOT));
+        tokens.add(t.strip());
       }
     }
     return tokens;
@@ -440,10 +450,11 @@ final class Proxy implements Handler<HttpServerRequest> {
       response.setStatusMessage(answer.statusMessage());
       MultiMap headers = answer.headers();
       Set<String> dropped = connectionTokens(headers);
+      MultiMap out = response.headers();
       for (Map.Entry<String, String> e : headers) {
-        String name = e.getKey().toLowerCase(Locale.ROOT);
+        String name = e.getKey();
         if (!HOP_BY_HOP.contains(name) && (dropped == null || !dropped.contains(name))) {
-          response.headers().add(e.getKey(), e.getValue());
+          out.add(name, e.getValue());
         }
       }
       for (Verdict.Header h : rateLimitFields) {
