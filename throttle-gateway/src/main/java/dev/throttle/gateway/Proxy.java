@@ -352,7 +352,7 @@ final class Proxy implements Handler<HttpServerRequest> {
     if (!headers.contains(HttpHeaders.CONNECTION)) {
       return null; // most requests and answers (HTTP/1.1 keeps alive without it): no list, no set
     }
-    Set<String> tokens = caseInsensitive(List.of());
+    Set<String> tokens = new java.util.TreeSet<>(String.CASE_INSENSITIVE_ORDER);
     for (String v : headers.getAll(HttpHeaders.CONNECTION)) {
       for (String t : v.split(",")) {
         tokens.add(t.strip());

@@ -165,14 +165,14 @@ local function later(u1, n1, u2, n2) -- the later of two (microseconds, nanoseco
   return u2, n2
 end
 
--- Each bucket's time to full as leftAndFull last computed it (for the level FL[j] of key group FB at time FT):
--- the TTL of the write that usually follows is the same time, not computed twice.
-local FU, FN, FL, FB, FT = {}, {}, {}, -1, -1
+-- Each bucket's time to full as leftAndFull last computed it, for the level FL[j] at time FT (it depends on
+-- nothing else): the TTL of the write that usually follows is the same time, not computed twice.
+local FU, FN, FL, FT = {}, {}, {}, -1
 
 -- Writes bucket j's level at time `at`, expiring when it is full again (its own time to full, from now).
 local function store(j, at, l)
   local us, ns
-  if at == FT and base == FB and l == FL[j] then
+  if at == FT and l == FL[j] then
     us, ns = FU[j], FN[j]
   else
     us, ns = timeTo(j, l + P[4 * j - 1], at)
@@ -189,16 +189,16 @@ local function store(j, at, l)
   return value
 end
 
--- A decision's reply, appended to `out` after its first k elements: short while both times are below 2^53
--- nanoseconds (9007199254740 microseconds). Returns out and its new length.
+-- A decision's reply, written into `out` after its first k elements: short while both times are below 2^53
+-- nanoseconds (9007199254740 microseconds). Returns the new length of out.
 local function reply(out, k, flag, remaining, waitUs, waitNs, resetUs, resetNs)
   if (op == DECIDE or op == ESTIMATE or op == DECIDE_MANY) and waitUs < 9007199254740 and resetUs < 9007199254740 then
     out[k + 1], out[k + 2], out[k + 3], out[k + 4] = flag, remaining, waitUs * 1000 + waitNs, resetUs * 1000 + resetNs
-    return out, k + 4
+    return k + 4
   end
   out[k + 1], out[k + 2], out[k + 3], out[k + 4], out[k + 5], out[k + 6], out[k + 7] =
     flag + 10, remaining, waitUs, waitNs, resetUs, resetNs, now
-  return out, k + 7
+  return k + 7
 end
 
 -- Reads the keys of the current group and rebases every bucket to their present t.
@@ -267,7 +267,7 @@ local function leftAndFull(levels)
     FU[j], FN[j], FL[j] = us, ns, levels[j]
     resetUs, resetNs = later(resetUs, resetNs, us, ns)
   end
-  FB, FT = base, t
+  FT = t
   return remaining, resetUs, resetNs
 end
 
@@ -357,7 +357,7 @@ if op == DECIDE_MANY then
       end
       dirty = true
     end
-    out, k = reply(out, k, flag, remaining, waitUs, waitNs, resetUs, resetNs)
+    k = reply(out, k, flag, remaining, waitUs, waitNs, resetUs, resetNs)
   end
   flush()
   return out
@@ -370,10 +370,14 @@ if flag == 1 then
       store(j, t, N[j])
     end
   end
-  return (reply({}, 0, 1, remaining, 0, 0, resetUs, resetNs))
+  local out = {}
+  reply(out, 0, 1, remaining, 0, 0, resetUs, resetNs)
+  return out
 end
 if op ~= RESERVE then
-  return (reply({}, 0, 0, remaining, waitUs, waitNs, resetUs, resetNs))
+  local out = {}
+  reply(out, 0, 0, remaining, waitUs, waitNs, resetUs, resetNs)
+  return out
 end
 if waitUs > maxWaitUs or (waitUs == maxWaitUs and waitNs > maxWaitNs) or waitUs >= FAR then
   return {10, remaining, waitUs, waitNs, resetUs, resetNs, now} -- not granted: what a decision would answer
