@@ -15,7 +15,8 @@ import java.util.function.ToDoubleFunction;
  *
  * <ul>
  *   <li>{@code <prefix>.redis.decisions{rule, result}} (counter): {@code redis} (answered by Redis), and the
- *       degraded ones by cause: {@code timeout}, {@code error}, {@code circuit_open}, {@code short_circuit};
+ *       degraded ones by cause: {@code timeout}, {@code error}, {@code circuit_open}, {@code short_circuit}, and
+ *       {@code leased} (allowed from a lease, without a round trip);
  *   <li>{@code <prefix>.redis.degraded{rule}} (counter): decisions answered by the failure policy;
  *   <li>{@code <prefix>.redis.late.answers{rule}} (counter): timed-out decisions that Redis answered afterwards;
  *   <li>{@code <prefix>.redis.circuit.open{rule}} (gauge): 1 while the circuit is open;
@@ -45,6 +46,7 @@ public final class RedisMetrics {
     counter(registry, decisions, help, tags.and("result", "error"), limiter, s -> s.errors());
     counter(registry, decisions, help, tags.and("result", "circuit_open"), limiter, s -> s.circuitOpen());
     counter(registry, decisions, help, tags.and("result", "short_circuit"), limiter, s -> s.shortCircuited());
+    counter(registry, decisions, help, tags.and("result", "leased"), limiter, s -> s.leased());
     counter(registry, prefix + ".redis.degraded",
         "Decisions per rule answered by the failure policy because Redis could not", tags, limiter,
         s -> s.degraded());

@@ -57,6 +57,7 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
   private final Scheduler scheduler;
   private final KeyedRateLimiter<K> local; // the LOCAL policy's limiter, else null
   private final ShortCircuit<K> shortCircuit; // null unless enabled
+  private final Leases<K> leases; // null unless enabled
   private final Decision fullBucketOne; // fail-open's answer to a cost of 1, the common one
   private final boolean cluster; // batches hold the keys of one slot
   private final DegradedLog degradedLog = new DegradedLog(log);
@@ -94,6 +95,23 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
     this.local = localLimit == null ? null
         : KeyedRateLimiter.<K>builder(localLimit).clock(localClock).scheduler(b.scheduler).build();
     this.shortCircuit = b.shortCircuit ? new ShortCircuit<>(localClock) : null;
+    this.leases = b.leaseTokens == 0 ? null : new Leases<>(b.leaseTokens, Waits.maxWaitNanos(b.leaseMaxHold),
+        limit.burst(), localClock, new Leases.Redis<>() {
+          @Override
+          public CompletableFuture<Decision> decide(K key, long cost) {
+            return alone(key, cost);
+          }
+
+          @Override
+          public CompletableFuture<Decision> ask(K key, long cost) {
+            return batched(key, cost);
+          }
+
+          @Override
+          public Decision degraded(K key, long cost, Throwable failure) {
+            return degradedDecision(key, cost, failure, true);
+          }
+        });
     this.fullBucketOne = fullBucket(1);
     this.cluster = b.redis.isCluster();
   }
@@ -129,6 +147,11 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
         return CompletableFuture.completedFuture(refused);
       }
     }
+    return leases != null ? leases.decide(key, cost) : alone(key, cost);
+  }
+
+  /** One decision of its own (batched with others only when calls queue), degraded when Redis cannot answer. */
+  private CompletableFuture<Decision> alone(K key, long cost) {
     return batched(key, cost)
         .handle((decision, failure) -> {
           if (failure != null) {
@@ -220,7 +243,8 @@ final class LuaRateLimiter<K> implements RedisRateLimiter<K> {
     long t = timeouts.sum();
     long e = errors.sum();
     long s = skipped.sum();
-    return new Stats(fromRedis.sum(), t + e + s, t, e, s, shortCircuited.sum(), circuit.isOpen(), late.sum());
+    return new Stats(fromRedis.sum(), t + e + s, t, e, s, shortCircuited.sum(), circuit.isOpen(), late.sum(),
+        leases == null ? 0 : leases.leased());
   }
 
   @Override

@@ -95,9 +95,11 @@ public interface RedisRateLimiter<K> extends KeyedRateLimiter<K> {
    * @param circuitIsOpen whether the circuit is open now
    * @param lateAnswers timed-out calls that Redis answered afterwards (too late to be used): Redis was up and the
    *     machine or the network slow, where a timeout without a late answer is an outage
+   * @param leased allowed from a {@linkplain Builder#lease(long, Duration) lease}, without a round trip (a lease
+   *     call itself counts in {@code fromRedis})
    */
   record Stats(long fromRedis, long degraded, long timeouts, long errors, long circuitOpen, long shortCircuited,
-      boolean circuitIsOpen, long lateAnswers) implements KeyedRateLimiter.Stats {
+      boolean circuitIsOpen, long lateAnswers, long leased) implements KeyedRateLimiter.Stats {
     /** The counts by name; {@code circuitIsOpen} as 1 or 0. */
     @Override
     public Map<String, Long> counts() {
@@ -110,6 +112,7 @@ public interface RedisRateLimiter<K> extends KeyedRateLimiter<K> {
       counts.put("shortCircuited", shortCircuited);
       counts.put("circuitIsOpen", circuitIsOpen ? 1L : 0L);
       counts.put("lateAnswers", lateAnswers);
+      counts.put("leased", leased);
       return counts;
     }
   }
@@ -126,6 +129,9 @@ public interface RedisRateLimiter<K> extends KeyedRateLimiter<K> {
      */
     static final Duration DEFAULT_TIMEOUT = Duration.ofMillis(50);
 
+    /** How long a lease's tokens are kept at most, by default. */
+    static final Duration DEFAULT_LEASE_HOLD = Duration.ofSeconds(1);
+
     final RedisLimits redis;
     final Limit limit;
     final Function<? super K, byte[]> encoder;
@@ -135,6 +141,8 @@ public interface RedisRateLimiter<K> extends KeyedRateLimiter<K> {
     int circuitFailures = 5;
     Duration circuitOpen = Duration.ofSeconds(1);
     boolean shortCircuit;
+    long leaseTokens;
+    Duration leaseMaxHold = DEFAULT_LEASE_HOLD;
     Clock clock;
     Scheduler scheduler = Scheduler.shared();
 
@@ -152,6 +160,8 @@ public interface RedisRateLimiter<K> extends KeyedRateLimiter<K> {
       this.circuitFailures = from.circuitFailures;
       this.circuitOpen = from.circuitOpen;
       this.shortCircuit = from.shortCircuit;
+      this.leaseTokens = from.leaseTokens;
+      this.leaseMaxHold = from.leaseMaxHold;
       this.clock = from.clock;
       this.scheduler = from.scheduler;
     }
@@ -218,6 +228,38 @@ public interface RedisRateLimiter<K> extends KeyedRateLimiter<K> {
     public Builder<K> localShortCircuit(boolean enabled) {
       this.shortCircuit = enabled;
       return this;
+    }
+
+    /**
+     * Opt-in, off by default: trades exactness for round trips on hot keys. A key asked again within
+     * {@code maxHold} takes a lease: its decision asks Redis for its cost plus {@code tokens}, and the decisions
+     * that follow here spend those tokens without a round trip, until they run out or {@code maxHold} has passed
+     * (the rest is then dropped). Every token is still granted by Redis, but spent later: in any window a key's
+     * admissions may exceed the limit by at most {@code tokens} times the number of processes sharing it. A key
+     * that Redis cannot lease to (its bucket holds less) is decided exactly, one call a decision, until the wait
+     * Redis gave. Like Bucket4j's delayed synchronisation, with the bound on the other side: tokens are taken
+     * before they are spent, so the error is a delay, never a count Redis did not see.
+     *
+     * @param tokens the lease's size, 1 to the limit's burst
+     * @param maxHold how long a lease's tokens are kept at most (default 1 s with {@link #lease(long)})
+     */
+    public Builder<K> lease(long tokens, Duration maxHold) {
+      if (tokens < 1 || tokens > limit.burst()) {
+        throw new IllegalArgumentException("a lease must be of 1 to " + limit.burst() + " tokens (the burst of the"
+            + " limit '" + limit + "'), got " + tokens);
+      }
+      Objects.requireNonNull(maxHold, "maxHold");
+      if (maxHold.isNegative() || maxHold.isZero()) {
+        throw new IllegalArgumentException("a lease's hold must be positive, got " + maxHold);
+      }
+      this.leaseTokens = tokens;
+      this.leaseMaxHold = maxHold;
+      return this;
+    }
+
+    /** {@link #lease(long, Duration)} with a hold of 1 s. */
+    public Builder<K> lease(long tokens) {
+      return lease(tokens, DEFAULT_LEASE_HOLD);
     }
 
     /**

@@ -6,8 +6,6 @@ import dev.throttle.core.Decision;
 import dev.throttle.core.Limit;
 import dev.throttle.core.ManualClock;
 import dev.throttle.core.Reservation;
-import io.lettuce.core.RedisClient;
-import io.lettuce.core.api.StatefulRedisConnection;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -19,8 +17,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.BiFunction;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -101,11 +97,11 @@ class CoalescingTest {
     RedisRateLimiter<String> limiter = redis.limiter(Limit.parse("500/h burst 500")).prefix("hot:")
         .timeout(Duration.ofSeconds(5)).build();
     limiter.decideAsync("warm-up", 1).join();
-    long before = scriptCalls();
+    long before = server.scriptCalls();
     int callers = 64;
     int each = 40;
     Map<String, int[]> counts = askAtOnce(limiter, callers, each, (caller, i) -> "hot");
-    long calls = scriptCalls() - before;
+    long calls = server.scriptCalls() - before;
     assertThat(counts.get("hot")).containsExactly(callers * each, 500);
     assertThat(limiter.stats().degraded()).isZero();
     assertThat(limiter.stats().fromRedis()).isEqualTo(1 + callers * each);
@@ -122,12 +118,12 @@ class CoalescingTest {
     RedisRateLimiter<String> limiter = redis.limiter(Limit.parse("3/h burst 3")).prefix("spread:")
         .timeout(Duration.ofSeconds(5)).build();
     limiter.decideAsync("warm-up", 1).join();
-    long before = scriptCalls();
+    long before = server.scriptCalls();
     int callers = 64;
     int each = 100;
     Map<String, int[]> counts =
         askAtOnce(limiter, callers, each, (caller, i) -> "u" + ((caller * 37 + i * 11) % 1000));
-    long calls = scriptCalls() - before;
+    long calls = server.scriptCalls() - before;
     assertThat(limiter.stats().degraded()).isZero();
     counts.forEach((key, askedAndAllowed) -> assertThat(askedAndAllowed[1]).as(key)
         .isEqualTo(Math.min(3, askedAndAllowed[0])));
@@ -178,21 +174,5 @@ class CoalescingTest {
     }
     pool.shutdown();
     return counts;
-  }
-
-  /** evalsha and eval calls so far, as Redis counts them. */
-  private static long scriptCalls() {
-    RedisClient client = RedisClient.create(server.uri());
-    try (StatefulRedisConnection<String, String> c = client.connect()) {
-      String stats = c.sync().info("commandstats");
-      long n = 0;
-      Matcher m = Pattern.compile("cmdstat_(evalsha|eval):calls=(\\d+)").matcher(stats);
-      while (m.find()) {
-        n += Long.parseLong(m.group(2));
-      }
-      return n;
-    } finally {
-      client.shutdown();
-    }
   }
 }

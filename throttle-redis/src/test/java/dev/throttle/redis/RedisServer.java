@@ -12,6 +12,8 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -187,6 +189,16 @@ public final class RedisServer implements AutoCloseable {
     List<String> command = new ArrayList<>(List.of("redis-cli", "-h", "127.0.0.1", "-p", Integer.toString(port)));
     command.addAll(List.of(args));
     return run(command);
+  }
+
+  /** {@code evalsha} and {@code eval} calls so far, as Redis counts them ({@code INFO commandstats}). */
+  public long scriptCalls() {
+    long n = 0;
+    Matcher m = Pattern.compile("cmdstat_(evalsha|eval):calls=(\\d+)").matcher(cli("info", "commandstats"));
+    while (m.find()) {
+      n += Long.parseLong(m.group(2));
+    }
+    return n;
   }
 
   static String run(List<String> command) {
