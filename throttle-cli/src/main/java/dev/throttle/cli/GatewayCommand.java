@@ -98,6 +98,11 @@ final class GatewayCommand implements Callable<Integer> {
       description = "How long a decision waits for Redis (default: 50ms).")
   Duration redisTimeout;
 
+  @Option(names = "--redis-lease", paramLabel = "TOKENS", description = "Redis store: a hot key takes leases of "
+      + "TOKENS (at most the rule's burst) spent here without a round trip; a key may then pass its limit by TOKENS x "
+      + "gateways in a window (default: 0, exact).")
+  Long redisLease;
+
   @Option(names = "--trusted-proxies", description = "Comma-separated addresses or blocks whose X-Forwarded-For is "
       + "believed for ip keys (default: none).")
   String trustedProxies;
@@ -226,6 +231,9 @@ final class GatewayCommand implements Callable<Integer> {
     }
     if (redisTimeout != null) {
       flag("--redis-timeout", () -> b.redisTimeout(redisTimeout));
+    }
+    if (redisLease != null) {
+      flag("--redis-lease", () -> b.redisLease(redisLease));
     }
     if (grace != null) {
       flag("--grace", () -> b.grace(grace));

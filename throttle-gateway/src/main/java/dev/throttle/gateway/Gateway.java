@@ -130,11 +130,14 @@ public final class Gateway implements AutoCloseable {
         if (redis == null) {
           store = memory.create(rule);
         } else {
-          RedisRateLimiter<String> limiter = redis.limiter(rule.limit())
+          RedisRateLimiter.Builder<String> rb = redis.limiter(rule.limit())
               .prefix(cfg.redisPrefix()) // the throttle puts the rule's id in every key
               .timeout(cfg.redisTimeout())
-              .onFailure(cfg.redisFailure())
-              .build();
+              .onFailure(cfg.redisFailure());
+          if (cfg.redisLease() > 0) {
+            rb.lease(Math.min(cfg.redisLease(), rule.limit().burst()));
+          }
+          RedisRateLimiter<String> limiter = rb.build();
           fresh.put(rule.name(), limiter);
           store = limiter;
         }
@@ -417,6 +420,7 @@ public final class Gateway implements AutoCloseable {
         {"redis timeout", a.redisTimeout(), b.redisTimeout()},
         {"redis on-failure", a.redisFailure(), b.redisFailure()},
         {"redis prefix", a.redisPrefix(), b.redisPrefix()},
+        {"redis-lease", a.redisLease(), b.redisLease()},
         {"max-keys", a.maxKeys(), b.maxKeys()},
         {"connect-timeout", a.connectTimeout(), b.connectTimeout()},
         {"upstream-timeout", a.upstreamTimeout(), b.upstreamTimeout()},

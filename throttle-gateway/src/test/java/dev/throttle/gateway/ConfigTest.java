@@ -25,6 +25,7 @@ class ConfigTest {
     assertThat(c.adminPort()).isEqualTo(8901);
     assertThat(c.upstream()).hasToString("http://127.0.0.1:9000");
     assertThat(c.redisUri()).isNull();
+    assertThat(c.redisLease()).isZero();
     assertThat(c.maxBodyBytes()).isEqualTo(10L << 20);
     assertThat(c.grace()).isEqualTo(Duration.ofSeconds(10));
     assertThat(c.headerTimeout()).isEqualTo(Duration.ofSeconds(60));
@@ -50,8 +51,10 @@ class ConfigTest {
   @Test
   void theRedisSettingsAreRead() {
     GatewayConfig c = GatewayConfig.parse(HEAD + "store: redis://127.0.0.1:6380\nredis-timeout: 20ms\n"
-        + "on-redis-failure: local-share:3\nmax-keys: 10\nroutes:\n  - rules:\n      - limit: 1/s\n", "g.yaml");
+        + "on-redis-failure: local-share:3\nredis-lease: 8\nmax-keys: 10\nroutes:\n  - rules:\n      - limit: 1/s\n",
+        "g.yaml");
     assertThat(c.redisUri()).isEqualTo("redis://127.0.0.1:6380");
+    assertThat(c.redisLease()).isEqualTo(8);
     assertThat(c.redisTimeout()).isEqualTo(Duration.ofMillis(20));
     assertThat(c.redisFailure()).hasToString("local 1/3 of the limit");
     assertThat(c.routes().get(0).name()).isEqualTo("route-1");
@@ -67,6 +70,7 @@ class ConfigTest {
       delay without wait     | 4 | routes:\\n  - rules:\\n      - limit: 1/s\\n        mode: delay                     | mode delay needs max-wait
       bad max wait           | 5 | routes:\\n  - rules:\\n      - limit: 1/s\\n        mode: delay\\n        max-wait: soon | max-wait: 'soon' is not a duration
       bad mode               | 4 | routes:\\n  - rules:\\n      - limit: 1/s\\n        mode: queue                     | mode must be reject or delay, got 'queue'
+      negative lease         | 1 | redis-lease: -1\\nroutes:\\n  - rules:\\n      - limit: 1/s                              | redis-lease must be 0 (no lease) or a number of tokens, got -1
       cost over burst        | 4 | routes:\\n  - rules:\\n      - limit: 5/s\\n        cost: 9                         | the cost 9 exceeds the burst
       bad key                | 4 | routes:\\n  - rules:\\n      - limit: 5/s\\n        key: cookie:x                   | cookie:x
       bad path               | 2 | routes:\\n  - path: api\\n    rules:\\n      - limit: 5/s                             | got 'api'

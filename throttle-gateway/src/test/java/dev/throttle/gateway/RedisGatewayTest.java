@@ -46,9 +46,13 @@ class RedisGatewayTest {
   }
 
   private Gateway gateway(RedisServer redis, String limit, Duration timeout, String onFailure) {
+    return gateway(redis, limit, timeout, onFailure, 0);
+  }
+
+  private Gateway gateway(RedisServer redis, String limit, Duration timeout, String onFailure, long lease) {
     return later(Gateway.start(GatewayConfig.builder().listen("127.0.0.1", 0).noAdmin().upstream(upstream.uri())
         .eventLoops(1).grace(Duration.ofSeconds(1)).redisStore(redis.uri()).redisTimeout(timeout)
-        .redisFailure(onFailure)
+        .redisFailure(onFailure).redisLease(lease)
         .route(new GatewayConfig.Route("api", List.of(Rule.builder("api").path("/api").limit(limit).build())))
         .build()));
   }
@@ -118,12 +122,17 @@ class RedisGatewayTest {
         .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
   }
 
-  @Test
-  void twoGatewaysSharingOneRedisEnforceOneLimit() throws Exception {
+  /**
+   * Without leases (0) the grants stay within the limit; with leases of 4 tokens, within the limit plus 4 per
+   * gateway, and some requests are decided from a lease, without a round trip.
+   */
+  @ParameterizedTest(name = "lease {0}")
+  @ValueSource(longs = {0, 4})
+  void twoGatewaysSharingOneRedisEnforceOneLimit(long lease) throws Exception {
     RedisServer redis = later(RedisServer.start());
     // A timeout long enough that no decision degrades on a loaded machine: this test is about the shared limit.
-    Gateway a = gateway(redis, "20/s burst 10", Duration.ofSeconds(1), "fail-closed");
-    Gateway b = gateway(redis, "20/s burst 10", Duration.ofSeconds(1), "fail-closed");
+    Gateway a = gateway(redis, "20/s burst 10", Duration.ofSeconds(1), "fail-closed", lease);
+    Gateway b = gateway(redis, "20/s burst 10", Duration.ofSeconds(1), "fail-closed", lease);
     ExecutorService pool = Executors.newFixedThreadPool(8);
     ConcurrentLinkedQueue<Answer> answers = new ConcurrentLinkedQueue<>();
     AtomicBoolean stop = new AtomicBoolean();
@@ -141,7 +150,8 @@ class RedisGatewayTest {
     double seconds = (last - first) / 1e9;
     long allowed = all.stream().filter(x -> x.status() == 200).count();
     assertThat(all).allSatisfy(x -> assertThat(x.status()).isIn(200, 429));
-    // Every grant happened inside [first, last]: at most burst + rate * t of the one limit, whichever gateway.
+    // Every grant happened inside [first, last]: at most burst + rate * t of the one limit, whichever gateway, and
+    // with leases the tokens the two gateways may hold from before the first request (none here: they start empty).
     assertThat(allowed).isLessThanOrEqualTo(10 + (long) Math.floor(20 * seconds));
     // And the limit is really shared, not doubled nor unused: the burst and most of the rate were granted.
     assertThat(allowed).isGreaterThanOrEqualTo(10 + (long) (20 * seconds * 0.5));
@@ -149,6 +159,14 @@ class RedisGatewayTest {
     assertThat(all.stream().filter(x -> x.status() == 200 && x.gateway() == 1).count()).isPositive();
     assertThat(upstream.count()).isEqualTo((int) allowed);
     assertThat(PromText.value(a.metricsText(), "throttle_gateway_redis_degraded_total", "rule", "api")).isZero();
+    double leased = PromText.value(a.metricsText(), "throttle_gateway_redis_decisions_total", "rule", "api",
+        "result", "leased") + PromText.value(b.metricsText(), "throttle_gateway_redis_decisions_total", "rule", "api",
+        "result", "leased");
+    if (lease == 0) {
+      assertThat(leased).isZero();
+    } else {
+      assertThat(leased).as("decided from a lease").isPositive();
+    }
   }
 
   @ParameterizedTest(name = "{0}")

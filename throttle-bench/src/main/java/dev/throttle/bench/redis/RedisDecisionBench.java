@@ -31,7 +31,8 @@ import java.util.function.IntFunction;
  * Decisions per second on one Redis server with many concurrent callers, on one hot key and spread over many keys:
  * Throttle's {@code RedisRateLimiter} (decisions that queue go together in one script call) against Bucket4j's
  * Lettuce backend (read, then compare-and-swap, retried on conflict), and a trivial {@code EVALSHA} through the
- * same client (Lettuce's own ceiling here). The section script {@code scripts/bench.d/40-redis} adds the server's ceiling measured by
+ * same client (Lettuce's own ceiling here); and Throttle with leases of 64 tokens (opt-in, not exact: the tokens of a
+ * lease are spent here without a round trip). The section script {@code scripts/bench.d/40-redis} adds the server's ceiling measured by
  * {@code redis-benchmark} on the same server, before and after.
  *
  * <p>A caller is a chain of async calls: it asks, waits for the answer, and asks again (a closed loop), so
@@ -45,6 +46,9 @@ public final class RedisDecisionBench {
 
   /** Allows every decision: each one writes, which is where compare-and-swap collides. */
   private static final long RATE = 100_000_000;
+
+  /** The lease of the leasing limiter (off by default in the library): about the callers in flight. */
+  private static final long LEASE = 64;
 
   private RedisDecisionBench() {}
 
@@ -75,6 +79,12 @@ public final class RedisDecisionBench {
           .timeout(Duration.ofSeconds(2)) // measure Redis, not the failure policy
           .onFailure(FailurePolicy.failClosed())
           .build();
+      RedisRateLimiter<String> leasing = redis.limiter(Limit.of(RATE, Duration.ofSeconds(1)))
+          .prefix("bench-lease:")
+          .timeout(Duration.ofSeconds(2))
+          .onFailure(FailurePolicy.failClosed())
+          .lease(LEASE)
+          .build();
       BucketConfiguration config = BucketConfiguration.builder()
           .addLimit(limit -> limit.capacity(RATE).refillGreedy(RATE, Duration.ofSeconds(1)))
           .build();
@@ -91,13 +101,16 @@ public final class RedisDecisionBench {
       String sha = async.scriptLoad("return 1".getBytes(StandardCharsets.US_ASCII)).get(10, TimeUnit.SECONDS);
       byte[][] noKeys = new byte[0][];
 
-      String[] names = {"Throttle", "Bucket4j (Lettuce, CAS)", "trivial EVALSHA via Lettuce"};
+      String[] names = {"Throttle", "Bucket4j (Lettuce, CAS)", "trivial EVALSHA via Lettuce",
+          "Throttle, leases of " + LEASE};
       IntFunction<CompletableFuture<?>>[][] ops = ops(
           new IntFunction[] {i -> throttle.decideAsync(throttleKeys[0], 1),
               i -> throttle.decideAsync(throttleKeys[i], 1)},
           new IntFunction[] {i -> proxies[0].tryConsume(1), i -> proxies[i].tryConsume(1)},
           new IntFunction[] {i -> async.<Long>evalsha(sha, ScriptOutputType.INTEGER, noKeys).toCompletableFuture(),
-              i -> async.<Long>evalsha(sha, ScriptOutputType.INTEGER, noKeys).toCompletableFuture()});
+              i -> async.<Long>evalsha(sha, ScriptOutputType.INTEGER, noKeys).toCompletableFuture()},
+          new IntFunction[] {i -> leasing.decideAsync(throttleKeys[0], 1),
+              i -> leasing.decideAsync(throttleKeys[i], 1)});
       for (IntFunction<CompletableFuture<?>>[] op : ops) {
         run(callers, 0, warmup, op[1], keys); // JIT warm-up, not measured
       }
@@ -115,11 +128,16 @@ public final class RedisDecisionBench {
           }
         }
       }
-      RedisRateLimiter.Stats stats = throttle.stats();
-      if (stats.degraded() > 0) {
-        System.out.println("WARNING: " + stats.degraded() + " Throttle decisions were degraded (timeouts "
-            + stats.timeouts() + ", errors " + stats.errors() + "); its figures are not Redis's");
+      for (RedisRateLimiter<String> l : java.util.List.of(throttle, leasing)) {
+        RedisRateLimiter.Stats stats = l.stats();
+        if (stats.degraded() > 0) {
+          System.out.println("WARNING: " + stats.degraded() + " Throttle decisions were degraded (timeouts "
+              + stats.timeouts() + ", errors " + stats.errors() + "); its figures are not Redis's");
+        }
       }
+      RedisRateLimiter.Stats leased = leasing.stats();
+      System.out.printf(Locale.ROOT, "leases of %d: %.1f %% of the decisions answered from a lease%n", LEASE,
+          100.0 * leased.leased() / (leased.leased() + leased.fromRedis()));
       print(names, figures, callers, seconds, rounds, keys);
     } finally {
       client.shutdown();
@@ -152,7 +170,9 @@ public final class RedisDecisionBench {
         med[0][1] / med[1][1]);
     System.out.printf(Locale.ROOT, "%-32s %13.2fx %13.2fx%n", "Throttle / trivial via Lettuce",
         med[0][0] / med[2][0], med[0][1] / med[2][1]);
-    for (int c = 0; c < 2; c++) {
+    System.out.printf(Locale.ROOT, "%-32s %13.2fx %13.2fx%n", "leases / Throttle exact",
+        med[3][0] / med[0][0], med[3][1] / med[0][1]);
+    for (int c : new int[] {0, 1, 3}) {
       System.out.printf(Locale.ROOT, "rounds, %s: hot %s; %d keys %s%n", names[c], rounded(figures[c][0]), keys,
           rounded(figures[c][1]));
     }
