@@ -103,6 +103,11 @@ final class GatewayCommand implements Callable<Integer> {
       + "gateways in a window (default: 0, exact).")
   Long redisLease;
 
+  @Option(names = "--access-log", paramLabel = "FILE", description = "Append a line per answered request to FILE "
+      + "(- for standard output): arrival (UTC, microseconds), client, request line, status, bytes, seconds "
+      + "(default: none).")
+  String accessLog;
+
   @Option(names = "--trusted-proxies", description = "Comma-separated addresses or blocks whose X-Forwarded-For is "
       + "believed for ip keys (default: none).")
   String trustedProxies;
@@ -231,6 +236,9 @@ final class GatewayCommand implements Callable<Integer> {
     }
     if (redisTimeout != null) {
       flag("--redis-timeout", () -> b.redisTimeout(redisTimeout));
+    }
+    if (accessLog != null) {
+      flag("--access-log", () -> b.accessLog(accessLog));
     }
     if (redisLease != null) {
       flag("--redis-lease", () -> b.redisLease(redisLease));

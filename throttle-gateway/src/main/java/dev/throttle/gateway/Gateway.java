@@ -70,6 +70,7 @@ public final class Gateway implements AutoCloseable {
   private final Vertx vertx;
   private final RedisLimits redis;
   private final Metrics metrics;
+  private final AccessLog accessLog; // null: none
   private final List<HttpServer> servers = Collections.synchronizedList(new ArrayList<>());
   private final CompletableFuture<Void> closed = new CompletableFuture<>();
   /** The routes in force and their throttle; a reload replaces both at once. */
@@ -105,7 +106,25 @@ public final class Gateway implements AutoCloseable {
     if (redis != null) {
       metrics.bindConnection(redis);
     }
+    this.accessLog = openAccessLog(config);
     this.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(config.eventLoops()));
+    if (accessLog != null) {
+      vertx.setPeriodic(1000, id -> accessLog.flush());
+    }
+  }
+
+  private AccessLog openAccessLog(GatewayConfig config) {
+    if (config.accessLog() == null) {
+      return null;
+    }
+    try {
+      return AccessLog.open(config.accessLog());
+    } catch (RuntimeException e) {
+      if (redis != null) {
+        redis.close();
+      }
+      throw e;
+    }
   }
 
   /**
@@ -280,7 +299,7 @@ public final class Gateway implements AutoCloseable {
           // that Framing does not check.
           .setHttp2ClearTextEnabled(false)
           .setIdleTimeout(120));
-      Proxy proxy = new Proxy(() -> active.throttle(), metrics, client, config, context);
+      Proxy proxy = new Proxy(() -> active.throttle(), metrics, client, config, context, accessLog);
       server.connectionHandler(proxy::connected).requestHandler(proxy).invalidRequestHandler(proxy::invalid);
       return server.listen().onSuccess(servers::add);
     }
@@ -421,6 +440,7 @@ public final class Gateway implements AutoCloseable {
         {"redis on-failure", a.redisFailure(), b.redisFailure()},
         {"redis prefix", a.redisPrefix(), b.redisPrefix()},
         {"redis-lease", a.redisLease(), b.redisLease()},
+        {"access-log", a.accessLog(), b.accessLog()},
         {"max-keys", a.maxKeys(), b.maxKeys()},
         {"connect-timeout", a.connectTimeout(), b.connectTimeout()},
         {"upstream-timeout", a.upstreamTimeout(), b.upstreamTimeout()},
@@ -490,6 +510,9 @@ public final class Gateway implements AutoCloseable {
       admin.close();
     }
     awaitQuietly(vertx.close(), 10_000, "Vert.x did not close cleanly");
+    if (accessLog != null) {
+      accessLog.close(); // every answer has been written by now
+    }
     if (redis != null) {
       redis.close();
     }

@@ -86,6 +86,7 @@ public final class GatewayConfig {
   private final FailurePolicy redisFailure;
   private final String redisPrefix;
   private final long redisLease;
+  private final String accessLog;
   private final int maxKeys;
   private final boolean legacyHeaders;
   private final RateLimitHeaders rateLimitHeaders;
@@ -110,6 +111,7 @@ public final class GatewayConfig {
     this.redisFailure = b.redisFailure;
     this.redisPrefix = b.redisPrefix;
     this.redisLease = b.redisLease;
+    this.accessLog = b.accessLog;
     this.maxKeys = b.maxKeys;
     this.legacyHeaders = b.legacyHeaders;
     this.rateLimitHeaders = b.rateLimitHeaders;
@@ -208,6 +210,11 @@ public final class GatewayConfig {
     return redisLease;
   }
 
+  /** Where the access log goes (a file, or {@code -} for standard output), or null for none. */
+  public String accessLog() {
+    return accessLog;
+  }
+
   /** Keys held per rule by the in-memory store. */
   public int maxKeys() {
     return maxKeys;
@@ -282,6 +289,7 @@ public final class GatewayConfig {
     private FailurePolicy redisFailure = FailurePolicy.failClosed();
     private String redisPrefix = "throttle:gw:";
     private long redisLease;
+    private String accessLog;
     private int maxKeys = StoreFactory.DEFAULT_MAX_KEYS;
     private boolean legacyHeaders = true;
     private RateLimitHeaders rateLimitHeaders = RateLimitHeaders.DRAFT_10;
@@ -442,6 +450,19 @@ public final class GatewayConfig {
         throw new ConfigException("redis-lease must be 0 (no lease) or a number of tokens, got " + tokens);
       }
       this.redisLease = tokens;
+      return this;
+    }
+
+    /**
+     * A line per answered request (arrival to the microsecond, client, request line, status, bytes, duration) appended
+     * to {@code target}, or written to standard output for {@code -}; none by default. The format is in
+     * {@code docs/gateway.md}.
+     */
+    public Builder accessLog(String target) {
+      if (target == null || target.isBlank()) {
+        throw new ConfigException("access-log must be a file or - (standard output), got '" + target + "'");
+      }
+      this.accessLog = target;
       return this;
     }
 

@@ -17,6 +17,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.RequestOptions;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -73,6 +74,7 @@ final class Proxy implements Handler<HttpServerRequest> {
   private final Context context;
   private final long headerTimeoutMillis;
   private final long idleTimeoutMillis;
+  private final AccessLog accessLog; // null: none
   /** The open connections of this event loop (only its thread touches them). */
   private final Map<HttpConnection, Conn> connections = new HashMap<>();
   /** Upstream failures: an upstream down is one event, not a line per request. */
@@ -81,7 +83,9 @@ final class Proxy implements Handler<HttpServerRequest> {
   private static final LimitedLog clientErrors = new LimitedLog(log, "1/s burst 5");
 
   /** @param throttle the throttle in force, read per request (a reload replaces it) */
-  Proxy(Supplier<HttpThrottle> throttle, Metrics metrics, HttpClient client, GatewayConfig config, Context context) {
+  Proxy(Supplier<HttpThrottle> throttle, Metrics metrics, HttpClient client, GatewayConfig config, Context context,
+      AccessLog accessLog) {
+    this.accessLog = accessLog;
     this.throttle = throttle;
     this.metrics = metrics;
     this.client = client;
@@ -145,24 +149,42 @@ final class Proxy implements Handler<HttpServerRequest> {
     c.awaitHead(headerTimeoutMillis, Metrics.ConnectionTimeout.HEADER);
   }
 
-  /** Its head has arrived: the connection serves {@code request} until its response ends. */
-  private void begin(HttpServerRequest request) {
+  /**
+   * Its head has arrived (at {@code start}, nanoTime): the connection serves {@code request} until its response
+   * ends, and then the access log gets its line.
+   */
+  private void begin(HttpServerRequest request, long start) {
     Conn c = connections.get(request.connection());
     if (c == null) {
       return;
     }
     c.cancelTimer();
     c.current = request;
+    Instant arrival = accessLog == null ? null : Instant.now();
     request.response().endHandler(v -> {
       c.current = null;
       c.awaitHead(idleTimeoutMillis, Metrics.ConnectionTimeout.IDLE);
+      if (arrival != null) {
+        HttpServerResponse r = request.response();
+        accessLog.write(arrival, request.connection().remoteAddress().hostAddress(),
+            request.method() == null ? "-" : request.method().name(), request.uri() == null ? "-" : request.uri(),
+            versionText(request), r.getStatusCode(), r.bytesWritten(), System.nanoTime() - start);
+      }
     });
+  }
+
+  private static String versionText(HttpServerRequest request) {
+    return request.version() == null ? "-" : switch (request.version()) {
+      case HTTP_1_0 -> "HTTP/1.0";
+      case HTTP_1_1 -> "HTTP/1.1";
+      case HTTP_2 -> "HTTP/2.0";
+    };
   }
 
   @Override
   public void handle(HttpServerRequest request) {
     long start = System.nanoTime();
-    begin(request);
+    begin(request, start);
     Framing.Refusal refusal = Framing.check(request.version(), request.uri(), request.headers());
     if (refusal != null) {
       refuse(request, refusal);
@@ -259,6 +281,7 @@ final class Proxy implements Handler<HttpServerRequest> {
    * HTTP/1.1 syntax. Answered as the gateway's other refusals, then the connection closes.
    */
   void invalid(HttpServerRequest request) {
+    begin(request, System.nanoTime()); // for the access log: a request refused as invalid is answered too
     Throwable cause = request.decoderResult().cause();
     Framing.Refusal r;
     if (cause instanceof io.netty.handler.codec.http.TooLongHttpLineException) {

@@ -29,7 +29,7 @@ import org.yaml.snakeyaml.nodes.SequenceNode;
 final class YamlConfig {
 
   private static final List<String> TOP = List.of("listen", "admin", "upstream", "store", "redis-timeout",
-      "on-redis-failure", "redis-prefix", "redis-lease", "max-keys", "trusted-proxies", "forwarded-header", "legacy-headers",
+      "on-redis-failure", "redis-prefix", "redis-lease", "access-log", "max-keys", "trusted-proxies", "forwarded-header", "legacy-headers",
       "rate-limit-headers",
       "connect-timeout", "upstream-timeout", "header-timeout", "idle-timeout", "max-body", "grace", "event-loops",
       "upstream-connections", "routes");
@@ -102,6 +102,7 @@ final class YamlConfig {
         case "on-redis-failure" -> at(v, () -> b.redisFailure(GatewayConfig.parseFailurePolicy(scalar(v, e.getKey()))));
         case "redis-prefix" -> at(v, () -> b.redisPrefix(scalar(v, e.getKey())));
         case "redis-lease" -> at(v, () -> b.redisLease(integer(v, e.getKey())));
+        case "access-log" -> at(v, () -> b.accessLog(scalar(v, e.getKey())));
         case "max-keys" -> at(v, () -> b.maxKeys(integer(v, e.getKey())));
         case "legacy-headers" -> b.legacyHeaders(bool(v, e.getKey()));
         case "rate-limit-headers" -> at(v, () -> b.rateLimitHeaders(RateLimitHeaders.parse(scalar(v, e.getKey()))));
