@@ -322,7 +322,7 @@ public final class FetchAgainstServers {
       }
       Path refused = c.log().resolveSibling(c.name() + ".gateway-refused");
       if (Files.exists(refused)) {
-        report.line("  %-21s the gateway's /metrics: %s refused (the proxy's log: %d x 429)", c.name(),
+        report.line("  %-21s the gateway's /metrics: %s refused (its access log: %d x 429)", c.name(),
             Files.readString(refused, StandardCharsets.UTF_8).trim(), figures.get(c.name()).refused());
       }
     }
