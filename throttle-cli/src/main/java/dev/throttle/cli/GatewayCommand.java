@@ -7,18 +7,27 @@ import dev.throttle.http.KeyResolver;
 import dev.throttle.http.RateLimitHeaders;
 import dev.throttle.http.Rule;
 import dev.throttle.http.TrustedProxies;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.lang.reflect.InvocationHandler;
 import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.nio.file.ClosedWatchServiceException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchEvent;
+import java.nio.file.WatchKey;
+import java.nio.file.WatchService;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -38,7 +47,7 @@ import picocli.CommandLine.Option;
         "Reload: with --config, SIGHUP reads the file again and applies its routes and rules without dropping a "
             + "connection; rules whose name, id and limit are unchanged keep their buckets. A file with an error, or "
             + "that changes a setting read at start only (listen, upstream, store, timeouts), is refused and the "
-            + "configuration in force stays.",
+            + "configuration in force stays. --watch also reloads when the file changes.",
         "Requests are HTTP/1.1 (or 1.0); what RFC 9112 refuses is answered 400 (501 for a transfer coding other "
             + "than chunked, 413/414/431 for oversized parts) and the connection closed: ambiguous framing, a "
             + "missing, repeated or invalid Host, bad field or chunk syntax. A connection is closed when its request "
@@ -56,6 +65,11 @@ final class GatewayCommand implements Callable<Integer> {
   @Option(names = "--config", paramLabel = "FILE",
       description = "A YAML configuration (routes, rules and every setting); the flags below then may not be given.")
   Path config;
+
+  @Option(names = "--watch", description = "With --config: also reload when the file changes, as SIGHUP does (its "
+      + "directory is watched; writes within 200 ms are one reload, and a file whose bytes did not change is not "
+      + "reloaded).")
+  boolean watch;
 
   @Option(names = "--upstream", paramLabel = "URL", description = "Where requests go: http://host:port.")
   String upstream;
@@ -158,6 +172,9 @@ final class GatewayCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     configureLogging();
     PrintWriter err = spec.commandLine().getErr();
+    if (watch && config == null) {
+      return fail(err, "--watch: it watches the file of --config FILE, and none was given", 2);
+    }
     GatewayConfig cfg;
     try {
       cfg = config != null ? fromFile() : fromFlags();
@@ -185,6 +202,14 @@ final class GatewayCommand implements Callable<Integer> {
     }
     CountDownLatch stop = new CountDownLatch(1);
     boolean reloads = config != null && onSignals(new String[] {"HUP"}, () -> reload(gateway, err));
+    if (watch) {
+      try {
+        watch(gateway, err);
+      } catch (IOException e) {
+        gateway.close();
+        return fail(err, "--watch: cannot watch " + config + ": " + e, 1);
+      }
+    }
     if (!onSignals(new String[] {"TERM", "INT"}, stop::countDown)) {
       // Without signal handlers the JVM's own shutdown still stops the gateway gracefully (its exit code is then
       // the signal's, 143 or 130).
@@ -193,7 +218,7 @@ final class GatewayCommand implements Callable<Integer> {
     err.println("throttle gateway: listening on " + cfg.host() + ":" + gateway.port() + ", upstream "
         + cfg.upstream() + (gateway.adminPort() < 0 ? "" : ", admin http://" + cfg.adminHost() + ":"
         + gateway.adminPort() + "/metrics") + "; Ctrl-C or SIGTERM stops it"
-        + (reloads ? ", SIGHUP reloads " + config : ""));
+        + (reloads ? ", SIGHUP reloads " + config : "") + (watch ? ", and so does a change to it" : ""));
     err.flush();
     stop.await();
     gateway.close();
@@ -203,7 +228,7 @@ final class GatewayCommand implements Callable<Integer> {
   private GatewayConfig fromFile() {
     for (CommandLine.Model.OptionSpec o : spec.options()) {
       String name = o.longestName();
-      if (!name.equals("--config") && !name.equals("--help") && !name.equals("--version")
+      if (!name.equals("--config") && !name.equals("--watch") && !name.equals("--help") && !name.equals("--version")
           && spec.commandLine().getParseResult().hasMatchedOption(o)) {
         throw new ConfigException(name + " cannot be given with --config: set it in " + config);
       }
@@ -354,6 +379,64 @@ final class GatewayCommand implements Callable<Integer> {
           + e.getMessage());
     }
     err.flush();
+  }
+
+  /**
+   * {@code --watch}: a daemon thread reloads the file when its directory reports a change to it (or to an entry whose
+   * name starts with {@code ..}: Kubernetes swaps a ConfigMap's files through such a link), once the writes have
+   * paused for 200 ms, and only when the file's bytes differ from those last read (an editor's save can report
+   * several events; a touch none that matters).
+   */
+  private void watch(Gateway gateway, PrintWriter err) throws IOException {
+    Path file = config.toAbsolutePath();
+    Path dir = file.getParent();
+    WatchService service = dir.getFileSystem().newWatchService();
+    dir.register(service, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY,
+        StandardWatchEventKinds.ENTRY_DELETE);
+    byte[][] last = {readQuietly(file)};
+    Thread t = new Thread(() -> {
+      try {
+        while (true) {
+          if (!concerns(service.take(), file)) {
+            continue;
+          }
+          for (WatchKey more = service.poll(200, TimeUnit.MILLISECONDS); more != null;
+              more = service.poll(200, TimeUnit.MILLISECONDS)) {
+            more.pollEvents();
+            more.reset();
+          }
+          byte[] now = readQuietly(file);
+          if (now != null && !Arrays.equals(now, last[0])) {
+            last[0] = now;
+            reload(gateway, err);
+          }
+        }
+      } catch (InterruptedException | ClosedWatchServiceException e) {
+        // the gateway is stopping
+      }
+    }, "throttle-gateway-watch");
+    t.setDaemon(true);
+    t.start();
+  }
+
+  /** Whether a batch of events is about {@code file} (or a {@code ..} link beside it); the key is reset. */
+  private static boolean concerns(WatchKey key, Path file) {
+    boolean about = false;
+    for (WatchEvent<?> e : key.pollEvents()) {
+      Object name = e.context();
+      about |= e.kind() == StandardWatchEventKinds.OVERFLOW || file.getFileName().equals(name)
+          || name != null && name.toString().startsWith("..");
+    }
+    key.reset();
+    return about;
+  }
+
+  private static byte[] readQuietly(Path file) {
+    try {
+      return Files.readAllBytes(file);
+    } catch (IOException e) {
+      return null; // between a delete and a create: the next event reads it
+    }
   }
 
   /**

@@ -300,6 +300,55 @@ class GatewayCommandTest {
     }
   }
 
+  /**
+   * With --watch, writing the file reloads it without a signal: a new limit applies, then a bad file is refused and
+   * the limit in force stays.
+   */
+  @Test
+  void watchReloadsTheConfigurationFileWhenItChanges(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("gw.yaml");
+    String head = "listen: 127.0.0.1:0\nadmin: off\nupstream: " + upstreamUri() + "\nroutes:\n  - name: api\n"
+        + "    rules:\n      - limit: ";
+    Files.writeString(file, head + "1/min\n");
+    Process p = launch("--config", file.toString(), "--watch");
+    List<String> output = new ArrayList<>();
+    try {
+      BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+      int port = Integer.parseInt(awaitListening(out, output).group(1));
+      assertThat(output.get(output.size() - 1)).endsWith("SIGHUP reloads " + file + ", and so does a change to it");
+      HttpClient client = HttpClient.newHttpClient();
+      URI uri = URI.create("http://127.0.0.1:" + port + "/x");
+      assertThat(client.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString())
+          .statusCode()).isEqualTo(200);
+
+      Files.writeString(file, head + "3/min\n");
+      assertThat(awaitLine(out, output, "throttle gateway: reload")).isEqualTo("throttle gateway: reloaded "
+          + file + ": kept=[] restarted=[api] added=[] removed=[]");
+      HttpResponse<String> after = client.send(HttpRequest.newBuilder(uri).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(after.statusCode()).isEqualTo(200);
+      assertThat(after.headers().firstValue("RateLimit-Policy")).hasValue("\"api\";q=3;w=60");
+
+      Files.writeString(file, head + "3/fortnight\n");
+      assertThat(awaitLine(out, output, "throttle gateway: reload")).startsWith("throttle gateway: reload of "
+          + file + " refused, the configuration in force is unchanged: ").contains("3/fortnight");
+      assertThat(client.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString())
+          .headers().firstValue("RateLimit-Policy")).hasValue("\"api\";q=3;w=60");
+
+      p.toHandle().destroy(); // SIGTERM
+      assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+      assertThat(p.exitValue()).as("output: %s", output).isZero();
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
+  @Test
+  void watchWithoutAConfigurationFileIsAUsageError() {
+    assertThat(Main.execute("gateway", "--upstream", upstreamUri(), "--limit", "10/s", "--watch")).isEqualTo(2);
+    assertThat(err()).contains("throttle gateway: --watch: it watches the file of --config FILE, and none was given");
+  }
+
   private static void hangUp(Process p) throws Exception {
     Process kill = new ProcessBuilder("kill", "-HUP", Long.toString(p.pid())).inheritIO().start();
     assertThat(kill.waitFor(10, TimeUnit.SECONDS)).isTrue();
