@@ -38,7 +38,8 @@ import java.util.function.Function;
  * them in the order they arrived, each against what the ones before it left: each gets the answer it would have got
  * alone, and under load (a hot key above all) Redis runs one script call for many decisions. Each keeps its own
  * timeout from when it was asked. Each bucket is one key with a TTL of its time to full. The numbers of a
- * {@link Decision} are the core's, to the nanosecond (Redis's clock counts microseconds).
+ * {@link Decision} are the core's, to the nanosecond (Redis's clock counts microseconds). Exact by default;
+ * {@linkplain Builder#lease(long, Duration) leases} (opt-in) trade that for fewer round trips on hot keys.
  *
  * <h2>Waiting</h2>
  *
