@@ -50,6 +50,13 @@ public class ThrottleProperties {
   /** Redis store: the start of every key; the rule's name follows. */
   private String redisPrefix = "throttle:";
 
+  /**
+   * Redis store: 0 decides exactly (the default); N > 0 lets a hot key take N tokens at a time (at most the rule's
+   * burst) and spend them in this instance without a round trip, so a key may pass its limit by N per instance in a
+   * window.
+   */
+  private long redisLease;
+
   /** Addresses or blocks (10.0.0.0/8) of your own proxies: only their forwarding header is believed for ip keys. */
   private List<String> trustedProxies = new ArrayList<>();
 
@@ -261,6 +268,14 @@ public class ThrottleProperties {
 
   public String getRedisPrefix() {
     return redisPrefix;
+  }
+
+  public long getRedisLease() {
+    return redisLease;
+  }
+
+  public void setRedisLease(long redisLease) {
+    this.redisLease = redisLease;
   }
 
   public void setRedisPrefix(String redisPrefix) {

@@ -8,6 +8,7 @@ import dev.throttle.http.StoreFactory;
 import dev.throttle.http.TrustedProxies;
 import dev.throttle.redis.FailurePolicy;
 import dev.throttle.redis.RedisLimits;
+import dev.throttle.redis.RedisRateLimiter;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -155,11 +156,21 @@ final class ThrottleSettings {
       throw new ThrottlePropertyException("throttle.redis-prefix", prefix, "cannot contain braces (the caller key is"
           + " the Cluster hash tag)", null);
     }
-    return redis -> rule -> redis.limiter(rule.limit())
-        .prefix(prefix + rule.name() + ":")
-        .timeout(timeout)
-        .onFailure(failure)
-        .build();
+    long lease = p.getRedisLease();
+    if (lease < 0) {
+      throw new ThrottlePropertyException("throttle.redis-lease", lease, "must be 0 (no lease) or a number of tokens",
+          null);
+    }
+    return redis -> rule -> {
+      RedisRateLimiter.Builder<String> b = redis.limiter(rule.limit())
+          .prefix(prefix + rule.name() + ":")
+          .timeout(timeout)
+          .onFailure(failure);
+      if (lease > 0) {
+        b.lease(Math.min(lease, rule.limit().burst())); // one setting for every rule: a lease fits each burst
+      }
+      return b.build();
+    };
   }
 
   private static Duration duration(String property, String text) {

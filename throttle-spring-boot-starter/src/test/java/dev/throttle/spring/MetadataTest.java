@@ -18,7 +18,7 @@ class MetadataTest {
       json = new String(in.readAllBytes(), StandardCharsets.UTF_8);
     }
     for (String key : new String[] {"throttle.enabled", "throttle.store", "throttle.max-keys", "throttle.redis-timeout",
-        "throttle.on-redis-failure", "throttle.redis-prefix", "throttle.trusted-proxies", "throttle.forwarded-header",
+        "throttle.on-redis-failure", "throttle.redis-prefix", "throttle.redis-lease", "throttle.trusted-proxies", "throttle.forwarded-header",
         "throttle.legacy-headers", "throttle.rate-limit-headers", "throttle.filter-order", "throttle.routes"}) {
       assertThat(json).contains("\"name\": \"" + key + "\"");
     }

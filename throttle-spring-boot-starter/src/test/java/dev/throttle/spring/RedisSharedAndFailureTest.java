@@ -30,8 +30,13 @@ class RedisSharedAndFailureTest {
   }
 
   static int get(ConfigurableApplicationContext app, String key) throws IOException, InterruptedException {
+    return get(app, "/api/keyed", key);
+  }
+
+  static int get(ConfigurableApplicationContext app, String path, String key)
+      throws IOException, InterruptedException {
     String port = app.getEnvironment().getProperty("local.server.port");
-    HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/keyed"))
+    HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
         .header("X-API-Key", key).timeout(Duration.ofSeconds(20)).build();
     return client.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
   }
@@ -46,6 +51,36 @@ class RedisSharedAndFailureTest {
       assertThat(get(a, "carol")).isEqualTo(429); // 2/min between them, not 2/min each
       assertThat(get(b, "carol")).isEqualTo(429);
       assertThat(get(b, "dave")).isEqualTo(200);
+    }
+  }
+
+  /**
+   * throttle.redis-lease: two instances with leases of 3 on a key of 10/min burst 10 admit exactly the 10 (every token
+   * granted by Redis), some decisions without a round trip; Redis's key holds the rest of the bucket.
+   */
+  @Test
+  void leasesAreTakenFromTheSharedBucketAndSpentLocally() throws Exception {
+    try (RedisServer redis = RedisServer.start();
+        ConfigurableApplicationContext a = start(redis, "throttle.redis-lease=3");
+        ConfigurableApplicationContext b = start(redis, "throttle.redis-lease=3")) {
+      long callsBefore = redis.scriptCalls();
+      int allowed = 0;
+      for (int i = 0; i < 16; i++) {
+        if (get(i % 4 < 2 ? a : b, "/api/leased", "ivan") == 200) { // two on a, two on b, ...
+          allowed++;
+        }
+      }
+      assertThat(allowed).as("the bucket of 10, shared").isEqualTo(10);
+      assertThat(redis.scriptCalls() - callsBefore).as("script calls for 16 decisions").isLessThan(16);
+    }
+  }
+
+  @Test
+  void aNegativeLeaseIsRefusedNamingTheProperty() {
+    try (RedisServer redis = RedisServer.start()) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> start(redis, "throttle.redis-lease=-1"))
+          .hasStackTraceContaining("Invalid property 'throttle.redis-lease' = '-1': must be 0 (no lease) or a number"
+              + " of tokens");
     }
   }
 

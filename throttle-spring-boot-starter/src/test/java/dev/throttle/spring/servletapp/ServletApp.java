@@ -10,7 +10,7 @@ public class ServletApp {
 
   @RestController
   static class Api {
-    @GetMapping({"/api/items", "/api/slow", "/api/keyed", "/api/wait", "/api/encoded", "/api/held", "/api/metered", "/open"})
+    @GetMapping({"/api/items", "/api/slow", "/api/keyed", "/api/wait", "/api/encoded", "/api/held", "/api/metered", "/api/leased", "/open"})
     String items() {
       return "ok";
     }
