@@ -3,7 +3,6 @@ package dev.throttle.redis;
 import dev.throttle.core.Clock;
 import dev.throttle.core.Decision;
 import java.util.ArrayDeque;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -88,9 +87,9 @@ final class Leases<K> {
   private final long maxCost;
   private final Clock clock;
   private final Redis<K> redis;
-  private final ConcurrentHashMap<K, Entry> entries = new ConcurrentHashMap<>();
+  private final SweptMap<K, Entry> swept;
+  private final ConcurrentHashMap<K, Entry> entries;
   private final LongAdder leased = new LongAdder();
-  private volatile int sweepAt = 1024;
 
   Leases(long size, long maxHoldNanos, long maxCost, Clock clock, Redis<K> redis) {
     this.size = size;
@@ -98,6 +97,10 @@ final class Leases<K> {
     this.maxCost = maxCost;
     this.clock = clock;
     this.redis = redis;
+    this.swept = new SweptMap<>(MAX_KEYS, clock, (e, now) -> e instanceof Seen s ? now - s.at >= maxHoldNanos
+        : e instanceof Held h ? now - h.expires >= 0
+        : e instanceof Starved s && now - s.until >= 0);
+    this.entries = swept.map();
   }
 
   /** Decisions answered from a lease, without a round trip. */
@@ -216,32 +219,8 @@ final class Leases<K> {
   private void remember(K key, Entry old, Entry next) {
     if (old != null) {
       entries.replace(key, old, next);
-      return;
-    }
-    int n = entries.size();
-    if (n >= sweepAt) {
-      sweep();
-      n = entries.size();
-    }
-    if (n < MAX_KEYS) {
+    } else if (swept.hasRoom()) {
       entries.putIfAbsent(key, next);
     }
-  }
-
-  private synchronized void sweep() {
-    if (entries.size() < sweepAt) {
-      return; // another thread swept while this one waited for the lock
-    }
-    long now = clock.nanoTime();
-    for (Map.Entry<K, Entry> en : entries.entrySet()) {
-      Entry e = en.getValue();
-      boolean over = e instanceof Seen s ? now - s.at >= maxHoldNanos
-          : e instanceof Held h ? now - h.expires >= 0
-          : e instanceof Starved s && now - s.until >= 0;
-      if (over) {
-        entries.remove(en.getKey(), e);
-      }
-    }
-    sweepAt = Math.max(1024, entries.size() * 2);
   }
 }

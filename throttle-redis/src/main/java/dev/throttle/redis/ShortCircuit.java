@@ -2,7 +2,6 @@ package dev.throttle.redis;
 
 import dev.throttle.core.Clock;
 import dev.throttle.core.Decision;
-import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -21,11 +20,13 @@ final class ShortCircuit<K> {
   private record Block(long cost, long until, long at, Decision decision) {}
 
   private final Clock clock;
-  private final ConcurrentHashMap<K, Block> blocks = new ConcurrentHashMap<>();
-  private volatile int sweepAt = 1024;
+  private final SweptMap<K, Block> swept;
+  private final ConcurrentHashMap<K, Block> blocks;
 
   ShortCircuit(Clock clock) {
     this.clock = clock;
+    this.swept = new SweptMap<>(MAX_ENTRIES, clock, (b, now) -> b.until - now <= 0);
+    this.blocks = swept.map();
   }
 
   /** The local refusal of {@code cost} for {@code key}, or null to ask Redis. */
@@ -48,28 +49,10 @@ final class ShortCircuit<K> {
   }
 
   void remember(K key, long cost, Decision refused) {
-    int size = blocks.size();
-    if (size >= sweepAt) {
-      sweep();
-      size = blocks.size();
-    }
-    if (size >= MAX_ENTRIES) {
+    if (!swept.hasRoom()) {
       return;
     }
     long now = clock.nanoTime();
     blocks.put(key, new Block(cost, now + refused.waitNanos(), now, refused));
-  }
-
-  private synchronized void sweep() {
-    if (blocks.size() < sweepAt) {
-      return; // another thread swept while this one waited for the lock
-    }
-    long now = clock.nanoTime();
-    for (Map.Entry<K, Block> e : blocks.entrySet()) {
-      if (e.getValue().until - now <= 0) {
-        blocks.remove(e.getKey(), e.getValue());
-      }
-    }
-    sweepAt = Math.max(1024, blocks.size() * 2);
   }
 }
