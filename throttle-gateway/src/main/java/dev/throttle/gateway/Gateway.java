@@ -149,14 +149,12 @@ public final class Gateway implements AutoCloseable {
         if (redis == null) {
           store = memory.create(rule);
         } else {
-          RedisRateLimiter.Builder<String> rb = redis.limiter(rule.limit())
+          RedisRateLimiter<String> limiter = redis.limiter(rule.limit())
               .prefix(cfg.redisPrefix()) // the throttle puts the rule's id in every key
               .timeout(cfg.redisTimeout())
-              .onFailure(cfg.redisFailure());
-          if (cfg.redisLease() > 0) {
-            rb.lease(Math.min(cfg.redisLease(), rule.limit().burst()));
-          }
-          RedisRateLimiter<String> limiter = rb.build();
+              .onFailure(cfg.redisFailure())
+              .leaseAtMost(cfg.redisLease())
+              .build();
           fresh.put(rule.name(), limiter);
           store = limiter;
         }

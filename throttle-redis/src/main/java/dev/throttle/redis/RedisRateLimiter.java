@@ -264,6 +264,20 @@ public interface RedisRateLimiter<K> extends KeyedRateLimiter<K> {
     }
 
     /**
+     * For one setting that serves limits of every burst (the gateway's {@code redis-lease}, the starter's
+     * {@code throttle.redis-lease}): leases of {@code tokens} capped at this limit's burst, with a hold of 1 s; none
+     * for 0.
+     *
+     * @throws IllegalArgumentException if {@code tokens} is negative
+     */
+    public Builder<K> leaseAtMost(long tokens) {
+      if (tokens < 0) {
+        throw new IllegalArgumentException("a lease must be 0 (none) or a number of tokens, got " + tokens);
+      }
+      return tokens == 0 ? this : lease(Math.min(tokens, limit.burst()));
+    }
+
+    /**
      * For tests and simulations: decide on this clock instead of Redis {@code TIME} (its
      * {@linkplain Clock#unixNanosAt Unix time}, in microseconds, which must lie between 1970 and 2112), and wait on
      * {@link #scheduler(Scheduler)}. Every process must then use the same clock; keys expire no sooner than an hour,

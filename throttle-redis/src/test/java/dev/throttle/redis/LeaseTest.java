@@ -218,5 +218,29 @@ class LeaseTest {
         .hasMessageContaining("got 0");
     assertThatThrownBy(() -> redis.limiter(Limit.parse("10/s")).lease(2, Duration.ZERO))
         .hasMessage("a lease's hold must be positive, got PT0S");
+    assertThatThrownBy(() -> redis.limiter(Limit.parse("10/s")).leaseAtMost(-1))
+        .hasMessage("a lease must be 0 (none) or a number of tokens, got -1");
+  }
+
+  /** One setting for limits of every burst: capped at each limit's burst, none for 0. */
+  @Test
+  void aLeaseAtMostIsCappedAtTheBurstAndZeroIsNone() {
+    ManualClock clock = clock();
+    RedisRateLimiter<String> capped = redis.limiter(Limit.parse("10/min burst 10")).prefix("lease6:")
+        .timeout(Duration.ofSeconds(5)).clock(clock).scheduler(clock).leaseAtMost(64).build();
+    RedisRateLimiter<String> none = redis.limiter(Limit.parse("10/min burst 10")).prefix("lease7:")
+        .timeout(Duration.ofSeconds(5)).clock(clock).scheduler(clock).leaseAtMost(0).build();
+    // A lease of the whole burst needs a full bucket: the second decision asks for 10 where 9 are left, is refused
+    // the lease and goes alone; without leases every decision goes alone. Both admit the 10, neither leases.
+    for (RedisRateLimiter<String> l : List.of(capped, none)) {
+      long allowed = 0;
+      for (int i = 0; i < 12; i++) {
+        allowed += l.decideAsync("k", 1).join().isAllowed() ? 1 : 0;
+      }
+      assertThat(allowed).isEqualTo(10);
+      assertThat(l.stats().leased()).isZero();
+    }
+    assertThat(capped.stats().fromRedis()).as("the refused lease is one call more").isEqualTo(13);
+    assertThat(none.stats().fromRedis()).isEqualTo(12);
   }
 }

@@ -8,7 +8,6 @@ import dev.throttle.http.StoreFactory;
 import dev.throttle.http.TrustedProxies;
 import dev.throttle.redis.FailurePolicy;
 import dev.throttle.redis.RedisLimits;
-import dev.throttle.redis.RedisRateLimiter;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -161,16 +160,12 @@ final class ThrottleSettings {
       throw new ThrottlePropertyException("throttle.redis-lease", lease, "must be 0 (no lease) or a number of tokens",
           null);
     }
-    return redis -> rule -> {
-      RedisRateLimiter.Builder<String> b = redis.limiter(rule.limit())
-          .prefix(prefix + rule.name() + ":")
-          .timeout(timeout)
-          .onFailure(failure);
-      if (lease > 0) {
-        b.lease(Math.min(lease, rule.limit().burst())); // one setting for every rule: a lease fits each burst
-      }
-      return b.build();
-    };
+    return redis -> rule -> redis.limiter(rule.limit())
+        .prefix(prefix + rule.name() + ":")
+        .timeout(timeout)
+        .onFailure(failure)
+        .leaseAtMost(lease)
+        .build();
   }
 
   private static Duration duration(String property, String text) {
