@@ -39,11 +39,13 @@ final class AccessLog implements AutoCloseable {
 
   private final Writer out;
   private final String where;
+  private final boolean ownsOut; // a file of its own, closed with the log; not standard output
   private boolean failed; // guarded by this
 
-  private AccessLog(Writer out, String where) {
+  private AccessLog(Writer out, String where, boolean ownsOut) {
     this.out = out;
     this.where = where;
+    this.ownsOut = ownsOut;
   }
 
   /**
@@ -54,11 +56,11 @@ final class AccessLog implements AutoCloseable {
   static AccessLog open(String target) {
     if (target.equals("-")) {
       return new AccessLog(new BufferedWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), 1 << 16),
-          "standard output");
+          "standard output", false);
     }
     try {
       return new AccessLog(Files.newBufferedWriter(Path.of(target), StandardCharsets.UTF_8,
-          StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.WRITE), target);
+          StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.WRITE), target, true);
     } catch (IOException | RuntimeException e) {
       throw new ConfigException("access-log: cannot open '" + target + "' for writing: " + e);
     }
@@ -118,7 +120,7 @@ final class AccessLog implements AutoCloseable {
   @Override
   public synchronized void close() {
     flush();
-    if (!where.equals("standard output")) {
+    if (ownsOut) {
       try {
         out.close();
       } catch (IOException e) {

@@ -96,6 +96,7 @@ public final class Gateway implements AutoCloseable {
     this.redis = config.redisUri() == null ? null : RedisLimits.connect(config.redisUri());
     try {
       this.active = activate(config, List.of());
+      this.accessLog = config.accessLog() == null ? null : AccessLog.open(config.accessLog());
     } catch (RuntimeException e) {
       if (redis != null) {
         redis.close();
@@ -106,24 +107,9 @@ public final class Gateway implements AutoCloseable {
     if (redis != null) {
       metrics.bindConnection(redis);
     }
-    this.accessLog = openAccessLog(config);
     this.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(config.eventLoops()));
     if (accessLog != null) {
       vertx.setPeriodic(1000, id -> accessLog.flush());
-    }
-  }
-
-  private AccessLog openAccessLog(GatewayConfig config) {
-    if (config.accessLog() == null) {
-      return null;
-    }
-    try {
-      return AccessLog.open(config.accessLog());
-    } catch (RuntimeException e) {
-      if (redis != null) {
-        redis.close();
-      }
-      throw e;
     }
   }
 
