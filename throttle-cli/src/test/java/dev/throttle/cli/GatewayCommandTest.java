@@ -255,16 +255,39 @@ class GatewayCommandTest {
   /** SIGHUP re-reads the file: a new limit applies; a file with an error is refused and the old one stays. */
   @Test
   void sighupReloadsTheConfigurationFileAndRefusesABadOne(@TempDir Path dir) throws Exception {
+    reloadsTheFileAndRefusesABadOne(dir, new String[0], "SIGHUP reloads %s", GatewayCommandTest::hangUp);
+  }
+
+  /** With --watch, writing the file reloads it without a signal, as SIGHUP does. */
+  @Test
+  void watchReloadsTheConfigurationFileWhenItChanges(@TempDir Path dir) throws Exception {
+    reloadsTheFileAndRefusesABadOne(dir, new String[] {"--watch"}, "SIGHUP reloads %s, and so does a change to it",
+        p -> { });
+  }
+
+  /** What makes the gateway of {@code p} read its file again, after the file was written. */
+  private interface Trigger {
+    void after(Process p) throws Exception;
+  }
+
+  /**
+   * A gateway with {@code --config} (and {@code flags}): a new limit applies after {@code trigger}; then a file with
+   * an error is refused and the limit in force stays, its bucket too.
+   */
+  private void reloadsTheFileAndRefusesABadOne(Path dir, String[] flags, String listening, Trigger trigger)
+      throws Exception {
     Path file = dir.resolve("gw.yaml");
     String head = "listen: 127.0.0.1:0\nadmin: off\nupstream: " + upstreamUri() + "\nroutes:\n  - name: api\n"
         + "    rules:\n      - limit: ";
     Files.writeString(file, head + "1/min\n");
-    Process p = launch("--config", file.toString());
+    List<String> args = new ArrayList<>(List.of("--config", file.toString()));
+    args.addAll(List.of(flags));
+    Process p = launch(args.toArray(String[]::new));
     List<String> output = new ArrayList<>();
     try {
       BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
       int port = Integer.parseInt(awaitListening(out, output).group(1));
-      assertThat(output.get(output.size() - 1)).endsWith("SIGHUP reloads " + file);
+      assertThat(output.get(output.size() - 1)).endsWith(String.format(listening, file));
       HttpClient client = HttpClient.newHttpClient();
       URI uri = URI.create("http://127.0.0.1:" + port + "/x");
       assertThat(client.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString())
@@ -273,55 +296,7 @@ class GatewayCommandTest {
           .statusCode()).isEqualTo(429);
 
       Files.writeString(file, head + "3/min\n");
-      hangUp(p);
-      assertThat(awaitLine(out, output, "throttle gateway: reloaded")).isEqualTo("throttle gateway: reloaded "
-          + file + ": kept=[] restarted=[api] added=[] removed=[]");
-      HttpResponse<String> after = client.send(HttpRequest.newBuilder(uri).build(),
-          HttpResponse.BodyHandlers.ofString());
-      assertThat(after.statusCode()).isEqualTo(200);
-      assertThat(after.headers().firstValue("RateLimit-Policy")).hasValue("\"api\";q=3;w=60");
-
-      Files.writeString(file, head + "3/fortnight\n");
-      hangUp(p);
-      assertThat(awaitLine(out, output, "throttle gateway: reload of")).startsWith("throttle gateway: reload of "
-          + file + " refused, the configuration in force is unchanged: ").contains("3/fortnight");
-      List<Integer> statuses = new ArrayList<>();
-      for (int i = 0; i < 3; i++) {
-        statuses.add(client.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString())
-            .statusCode());
-      }
-      assertThat(statuses).as("the 3/min bucket, 2 tokens left").containsExactly(200, 200, 429);
-
-      p.toHandle().destroy(); // SIGTERM
-      assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
-      assertThat(p.exitValue()).as("output: %s", output).isZero();
-    } finally {
-      p.destroyForcibly();
-    }
-  }
-
-  /**
-   * With --watch, writing the file reloads it without a signal: a new limit applies, then a bad file is refused and
-   * the limit in force stays.
-   */
-  @Test
-  void watchReloadsTheConfigurationFileWhenItChanges(@TempDir Path dir) throws Exception {
-    Path file = dir.resolve("gw.yaml");
-    String head = "listen: 127.0.0.1:0\nadmin: off\nupstream: " + upstreamUri() + "\nroutes:\n  - name: api\n"
-        + "    rules:\n      - limit: ";
-    Files.writeString(file, head + "1/min\n");
-    Process p = launch("--config", file.toString(), "--watch");
-    List<String> output = new ArrayList<>();
-    try {
-      BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-      int port = Integer.parseInt(awaitListening(out, output).group(1));
-      assertThat(output.get(output.size() - 1)).endsWith("SIGHUP reloads " + file + ", and so does a change to it");
-      HttpClient client = HttpClient.newHttpClient();
-      URI uri = URI.create("http://127.0.0.1:" + port + "/x");
-      assertThat(client.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString())
-          .statusCode()).isEqualTo(200);
-
-      Files.writeString(file, head + "3/min\n");
+      trigger.after(p);
       assertThat(awaitLine(out, output, "throttle gateway: reload")).isEqualTo("throttle gateway: reloaded "
           + file + ": kept=[] restarted=[api] added=[] removed=[]");
       HttpResponse<String> after = client.send(HttpRequest.newBuilder(uri).build(),
@@ -330,10 +305,16 @@ class GatewayCommandTest {
       assertThat(after.headers().firstValue("RateLimit-Policy")).hasValue("\"api\";q=3;w=60");
 
       Files.writeString(file, head + "3/fortnight\n");
+      trigger.after(p);
       assertThat(awaitLine(out, output, "throttle gateway: reload")).startsWith("throttle gateway: reload of "
           + file + " refused, the configuration in force is unchanged: ").contains("3/fortnight");
-      assertThat(client.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString())
-          .headers().firstValue("RateLimit-Policy")).hasValue("\"api\";q=3;w=60");
+      List<Integer> statuses = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        HttpResponse<String> r = client.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString());
+        statuses.add(r.statusCode());
+        assertThat(r.headers().firstValue("RateLimit-Policy")).hasValue("\"api\";q=3;w=60");
+      }
+      assertThat(statuses).as("the 3/min bucket, 2 tokens left").containsExactly(200, 200, 429);
 
       p.toHandle().destroy(); // SIGTERM
       assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
